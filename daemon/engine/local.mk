@@ -1,0 +1,13 @@
+# The pure engine: a convenience library that links nothing external.
+noinst_LTLIBRARIES += daemon/engine/libglockengine.la
+daemon_engine_libglockengine_la_SOURCES = \
+	daemon/engine/engine.c \
+	daemon/engine/engine.h
+
+# The engine stays pure: no libqb, corosync or protobuf-c in it.
+check-local: check-engine-purity
+check-engine-purity:
+	@if grep -nE '#include *<(qb/|corosync/|protobuf-c/)' $(top_srcdir)/daemon/engine/*.[ch]; then \
+		echo "daemon/engine must not include external libraries" >&2; exit 1; \
+	fi
+.PHONY: check-engine-purity
