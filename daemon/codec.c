@@ -11,7 +11,6 @@
  * during the export callback) and cut messages at any item boundary.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,7 +205,7 @@ static int enc_append(struct enc *e, const Glockwire__GlockItem *item)
 	size_t frame = 1 + varint_len(size) + size;
 	int r;
 
-	if (e->n_items > 0 && (frame > e->max_len || e->len + frame > e->max_len)) {
+	if (e->n_items > 0 && e->len + frame > e->max_len) {
 		r = enc_flush(e);
 		if (r)
 			return r;
@@ -344,6 +343,8 @@ static int holders_to_wire(struct enc *e, const struct glock_record *rec,
 		h[i].demote_target = (Glockwire__Mode)src->demote_target;
 		h[i].has_demote_sent = true;
 		h[i].demote_sent = src->demote_sent;
+		h[i].has_fenced = true;
+		h[i].fenced = src->fenced;
 		p[i] = &h[i];
 	}
 	w->n_holders = rec->n_holders;
@@ -637,7 +638,6 @@ out_free:
 
 struct dec {
 	uint32_t sender;
-	struct glock_codec_stats *stats;
 	struct scratch holders, waiters, departed;
 	struct glock_record record;
 };
@@ -709,11 +709,15 @@ static int holder_from_wire(const Glockwire__Holder *w, struct glock_holder_rec 
 	if (!w->has_node || !mode_valid(w->mode) || !mode_valid(w->demote_target) ||
 	    !flags_valid(w->flags))
 		return ITEM_BAD;
-	h->node = w->node;
-	h->mode = (enum glock_mode)w->mode;
-	h->flags = w->flags;
-	h->demote_target = (enum glock_mode)w->demote_target;
-	h->demote_sent = w->demote_sent;
+	/* A compound literal: any field the wire does not carry is zero. */
+	*h = (struct glock_holder_rec){
+		.node = w->node,
+		.mode = (enum glock_mode)w->mode,
+		.flags = w->flags,
+		.demote_target = (enum glock_mode)w->demote_target,
+		.demote_sent = w->demote_sent,
+		.fenced = w->fenced,
+	};
 	return 0;
 }
 
@@ -757,11 +761,13 @@ static int record_from_wire(struct dec *d, const Glockwire__SnapshotRecord *w,
 
 		if (!src->has_node || !mode_valid(src->mode) || !flags_valid(src->flags))
 			return ITEM_BAD;
-		q[i].node = src->node;
-		q[i].req_id = src->req_id;
-		q[i].mode = (enum glock_mode)src->mode;
-		q[i].flags = src->flags;
-		q[i].convert = src->convert;
+		q[i] = (struct glock_waiter_rec){
+			.node = src->node,
+			.req_id = src->req_id,
+			.mode = (enum glock_mode)src->mode,
+			.flags = src->flags,
+			.convert = src->convert,
+		};
 	}
 	rec->n_holders = w->n_holders;
 	rec->holders = h;
@@ -790,8 +796,10 @@ static int begin_from_wire(struct dec *d, const Glockwire__SnapshotBegin *w,
 	for (i = 0; i < w->n_departed; i++) {
 		if (!w->departed[i]->has_node)
 			return ITEM_BAD;
-		recs[i].node = w->departed[i]->node;
-		recs[i].fenced = w->departed[i]->fenced;
+		recs[i] = (struct glock_departed_rec){
+			.node = w->departed[i]->node,
+			.fenced = w->departed[i]->fenced,
+		};
 	}
 	in->u.snapshot_begin.donor = w->donor;
 	in->u.snapshot_begin.n_departed = w->n_departed;
@@ -913,7 +921,6 @@ int glock_codec_decode(const uint8_t *buf, size_t len, uint32_t cpg_sender,
 
 	memset(&d, 0, sizeof(d));
 	d.sender = cpg_sender;
-	d.stats = stats;
 	r = 0;
 	for (i = 0; i < msg->n_items && r == 0; i++) {
 		r = item_from_wire(&d, msg->items[i], &in);

@@ -45,7 +45,45 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op);
 /* A fresh request id for the local node, unique for this daemon's life. */
 uint64_t glockd_cluster_next_req_id(struct glockd *gd);
 
-/* agent.c: receives every engine output for the local node. */
+struct glockd_cluster_status {
+	bool connected; /* CPG joined */
+	bool quorate;   /* engine's view (ordered) */
+	bool synced;
+	uint32_t local_node;
+	size_t n_members;
+	uint32_t members[GLOCK_NODES_MAX];
+	size_t n_departed;
+	struct glock_departed_rec departed[GLOCK_NODES_MAX];
+	uint64_t msgs_sent, msgs_received, items_sent, items_received;
+	uint64_t bad_msgs, try_again, queue_len;
+};
+void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out);
+
+/*
+ * agent.c: the node's lock agent.  Receives every engine output that is
+ * not the cluster adapter's own business (GRANT, DENY, DEMOTE, LOST, SYNCED,
+ * UNSYNCED), keeps local holders and node-level caching, and serves
+ * user-space clients over libqb IPC (ipc.c) and the kernel (kdev.c).
+ */
+int glockd_agent_start(struct glockd *gd);
+void glockd_agent_stop(struct glockd *gd);
 void glockd_agent_on_output(struct glockd *gd, const struct glock_output *out);
+
+/*
+ * agent.c: what cluster.c tells the agent besides engine outputs.
+ *
+ * on_op_error: a local op submitted with glockd_cluster_submit() came back
+ * in agreed order and the engine refused it (err from glock_engine_apply(),
+ * e.g. -EEXIST for a request resent after a config change that is already
+ * queued, -ENOENT, -EBUSY), or it could not be encoded (-EINVAL).  No
+ * GRANT/DENY output will follow for it; answer the requester from err.
+ *
+ * on_cluster_lost: the local corosync went away.  Every local grant and
+ * pending request is gone (the engine is being replaced by an empty one;
+ * no LOST/DENY outputs are emitted for them); until the next SYNCED output
+ * submit() returns -ENOTCONN.
+ */
+void glockd_agent_on_op_error(struct glockd *gd, const struct glock_op *op, int err);
+void glockd_agent_on_cluster_lost(struct glockd *gd);
 
 #endif /* GLOCKD_H */

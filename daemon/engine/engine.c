@@ -17,6 +17,7 @@ struct holder {
 	uint32_t flags;
 	enum glock_mode demote_target;
 	bool demote_sent;
+	bool fenced; /* expired entries: this incarnation's fencing is confirmed */
 };
 
 struct waiter {
@@ -84,8 +85,9 @@ struct glock_engine {
 	uint32_t donor;
 	bool snapshot_begun;
 	uint64_t snapshot_records;
+	struct glock_name snapshot_last; /* records come in name order */
 	bool snapshot_failed;
-	struct glock_op *buffered; /* ops delivered while the snapshot is in transit */
+	struct glock_input *buffered; /* table inputs delivered while the snapshot is in transit */
 	size_t n_buffered;
 	size_t cap_buffered;
 
@@ -235,6 +237,9 @@ static int reserve(void **arr, size_t *cap, size_t need, size_t elem)
 	*cap = n;
 	return 0;
 }
+
+/* Expired grants per glock: a node that fails again before recovery adds one. */
+#define GLOCK_EXPIRED_MAX (4 * GLOCK_NODES_MAX)
 
 #define RESERVE(gl, field, need) \
 	reserve((void **)&(gl)->field, &(gl)->cap_##field, (need), sizeof(*(gl)->field))
@@ -448,12 +453,9 @@ static bool compatible_with_holders(const struct glock_engine *eng, const struct
 		if (gl->holders[i].node != node && !mode_compat[gl->holders[i].mode][mode])
 			return false;
 	for (i = 0; i < gl->n_expired; i++) {
-		const struct departed *d;
-
 		if (mode_compat[gl->expired[i].mode][mode])
 			continue;
-		d = departed_find(eng, gl->expired[i].node);
-		if (!(flags & GLOCK_FLAG_NOEXP) || !d || !d->fenced)
+		if (!(flags & GLOCK_FLAG_NOEXP) || !gl->expired[i].fenced)
 			return false;
 	}
 	return true;
@@ -546,6 +548,32 @@ static void send_demotes(struct glock_engine *eng, struct glock *gl, uint32_t no
 		if (h->node == eng->cfg.local_node)
 			local_demote(eng, gl, t);
 	}
+}
+
+/*
+ * A demoted holder whose conversion came to nothing (cancelled, failed as
+ * TRY, or refused as a deadlock) still blocks, but its demote is marked
+ * sent: nobody would ask it again and the waiter would starve.  Ask again;
+ * after a deadlock ask for UN, since the same conversion would deadlock
+ * again.
+ */
+static void glock_process(struct glock_engine *eng, struct glock *gl);
+
+static void demote_again(struct glock_engine *eng, struct glock *gl, uint32_t node,
+			 bool release)
+{
+	struct holder *h = holder_find(gl, node);
+
+	if (!h || !h->demote_sent)
+		return;
+	if (release && h->demote_target != GLOCK_MODE_UN) {
+		h->demote_target = GLOCK_MODE_UN;
+		if (h->node == eng->cfg.local_node)
+			local_demote(eng, gl, GLOCK_MODE_UN);
+		return;
+	}
+	h->demote_sent = false;
+	glock_process(eng, gl);
 }
 
 /*
@@ -661,7 +689,9 @@ static int op_lock(struct glock_engine *eng, const struct glock_op *op)
 		if (!gl)
 			return -ENOMEM;
 	}
-	if (RESERVE(gl, holders, gl->n_holders + 1) || RESERVE(gl, waiters, gl->n_waiters + 1)) {
+	/* Every waiter may become a holder: keep room for all of them. */
+	if (RESERVE(gl, holders, gl->n_holders + gl->n_waiters + 1) ||
+	    RESERVE(gl, waiters, gl->n_waiters + 1)) {
 		glock_put_if_idle(eng, gl);
 		return -ENOMEM;
 	}
@@ -722,10 +752,18 @@ static int op_convert(struct glock_engine *eng, const struct glock_op *op)
 		glock_process(eng, gl); /* a down-conversion may unblock others */
 		return 0;
 	}
-	if (try_fails(eng, gl, op))
+	if (try_fails(eng, gl, op)) {
+		demote_again(eng, gl, op->node, false);
 		return 0;
+	}
 	if (conversion_deadlocks(gl, h, op->mode)) {
+		/*
+		 * Problem scenario: A and B hold SH, a DF waiter demotes both
+		 * to DF; A's SH->DF queues behind B's SH, B's SH->DF deadlocks
+		 * with A's.  B must give the glock up instead.
+		 */
 		emit_deny(eng, &gl->name, op->node, op->req_id, GLOCK_DENY_DEADLOCK);
+		demote_again(eng, gl, op->node, true);
 		return 0;
 	}
 	waiter_insert(gl, &w);
@@ -761,8 +799,12 @@ static int op_cancel(struct glock_engine *eng, const struct glock_op *op)
 
 	for (i = 0; gl && i < gl->n_waiters; i++) {
 		if (gl->waiters[i].node == op->node && gl->waiters[i].req_id == op->req_id) {
+			bool convert = gl->waiters[i].convert;
+
 			waiter_remove(gl, i);
 			emit_deny(eng, &gl->name, op->node, op->req_id, GLOCK_DENY_CANCELLED);
+			if (convert)
+				demote_again(eng, gl, op->node, false);
 			glock_process(eng, gl);
 			glock_put_if_idle(eng, gl);
 			return 0;
@@ -784,6 +826,20 @@ static int apply_op(struct glock_engine *eng, const struct glock_op *op)
 
 /* ---- reset, membership, quorum, sync ---- */
 
+/*
+ * A node may use its grants only while its partition is quorate: another
+ * partition may be granting the same glocks (DESIGN §3), so leaving quorum
+ * tells the local node to suspend.
+ */
+static void set_quorate(struct glock_engine *eng, bool quorate)
+{
+	if (eng->quorate == quorate)
+		return;
+	eng->quorate = quorate;
+	emit_simple(eng, quorate ? GLOCK_OUT_QUORATE : GLOCK_OUT_INQUORATE, eng->cfg.local_node);
+}
+
+
 static void table_clear(struct glock_engine *eng, bool report_local)
 {
 	size_t n, i, j;
@@ -795,14 +851,14 @@ static void table_clear(struct glock_engine *eng, bool report_local)
 		struct holder *h = holder_find(gl, eng->cfg.local_node);
 		struct waiter *w = waiter_find_node(gl, eng->cfg.local_node);
 
-		if (report_local && w)
-			emit_deny(eng, &gl->name, w->node, w->req_id, GLOCK_DENY_LOST);
 		if (report_local && h) {
 			struct glock_output out = {
 				.kind = GLOCK_OUT_LOST, .name = &gl->name, .mode = h->mode,
 			};
 			emit(eng, &out);
 		}
+		if (report_local && w)
+			emit_deny(eng, &gl->name, w->node, w->req_id, GLOCK_DENY_LOST);
 	}
 	free(v);
 	/* Free in bucket order: nothing is emitted, so the order does not matter. */
@@ -911,21 +967,20 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 		}
 		if (!h)
 			continue;
-		/* At most one expired grant per node per glock: keep the stronger. */
-		for (k = 0; k < gl->n_expired && gl->expired[k].node != node; k++)
-			;
-		if (k == gl->n_expired) {
-			size_t j = gl->n_expired;
-
-			while (j > 0 && gl->expired[j - 1].node > node) {
-				gl->expired[j] = gl->expired[j - 1];
-				j--;
-			}
-			gl->expired[j] = *h;
-			gl->n_expired++;
-		} else if (gl->expired[k].mode != h->mode) {
-			gl->expired[k].mode = GLOCK_MODE_EX;
+		/*
+		 * Appended after any expired grant of an earlier incarnation of
+		 * the same node, which keeps its own fenced state.
+		 */
+		k = gl->n_expired;
+		while (k > 0 && gl->expired[k - 1].node > node) {
+			gl->expired[k] = gl->expired[k - 1];
+			k--;
 		}
+		gl->expired[k] = *h;
+		gl->expired[k].fenced = false;
+		gl->expired[k].demote_sent = false;
+		gl->expired[k].demote_target = GLOCK_MODE_UN;
+		gl->n_expired++;
 		holder_remove(gl, h);
 		held = true;
 	}
@@ -969,6 +1024,8 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 
 	/* Rule 3 of DESIGN §3: unconfirmed since a departure means out of sync. */
 	reset = glock_engine_synced(eng) && !eng->confirmed;
+	if (!glock_engine_synced(eng))
+		table_clear(eng, false); /* a snapshot cut short: nothing of it is valid */
 	if (!reset) {
 		v = glocks_sorted(eng, &n_glocks, &err);
 		if (!err)
@@ -999,7 +1056,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	memset(eng->member_hello, 0, sizeof(eng->member_hello));
 	eng->n_members = n;
 	if (departures) {
-		eng->quorate = false;
+		set_quorate(eng, false);
 		eng->confirmed = false;
 	}
 	eng->quorum_in_config = false;
@@ -1084,15 +1141,14 @@ static int apply_quorum(struct glock_engine *eng, const struct glock_input *in)
 		/* A newcomer's votequorum may lag; only a synced member can sink us. */
 		if (!eng->member_synced[idx])
 			return 0;
-		eng->quorate = false;
-		if (eng->sync_phase == SYNC_TRANSFER) {
-			eng->sync_phase = SYNC_COLLECTING;
-			buffer_clear(eng);
-		}
+		set_quorate(eng, false);
+		/* Everyone here dropped its table: a later QUORUM{true} starts afresh. */
+		eng->sync_phase = SYNC_COLLECTING;
+		buffer_clear(eng);
 		unsync_all(eng);
 		return 0;
 	}
-	eng->quorate = true;
+	set_quorate(eng, true);
 	eng->confirmed = true;
 	eng->quorum_in_config = true;
 	sync_check(eng);
@@ -1107,9 +1163,22 @@ static int apply_fenced(struct glock_engine *eng, const struct glock_input *in)
 
 	if (!d)
 		return -ENOENT;
+	size_t n, i, k;
+	int err;
+	struct glock **v = glocks_sorted(eng, &n, &err);
+
+	if (err)
+		return err;
 	/* A node back in the membership may be fenced: its old grants are. */
 	d->fenced = true;
-	return process_all(eng);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < v[i]->n_expired; k++)
+			if (v[i]->expired[k].node == d->node)
+				v[i]->expired[k].fenced = true;
+	for (i = 0; i < n; i++)
+		glock_process(eng, v[i]);
+	free(v);
+	return 0;
 }
 
 static int apply_recovery_done(struct glock_engine *eng, const struct glock_input *in)
@@ -1129,12 +1198,13 @@ static int apply_recovery_done(struct glock_engine *eng, const struct glock_inpu
 	for (i = 0; i < n; i++) {
 		struct glock *gl = v[i];
 
-		for (k = 0; k < gl->n_expired; k++) {
+		for (k = 0; k < gl->n_expired;) {
 			if (gl->expired[k].node == d->node) {
 				memmove(&gl->expired[k], &gl->expired[k + 1],
 					(gl->n_expired - k - 1) * sizeof(gl->expired[0]));
 				gl->n_expired--;
-				break;
+			} else {
+				k++;
 			}
 		}
 	}
@@ -1149,20 +1219,35 @@ static int apply_recovery_done(struct glock_engine *eng, const struct glock_inpu
 	return 0;
 }
 
+/* Inputs that change the table: applied when synced, buffered during a transfer. */
+static int apply_table_input(struct glock_engine *eng, const struct glock_input *in)
+{
+	switch (in->kind) {
+	case GLOCK_IN_OP:
+		return apply_op(eng, &in->u.op);
+	case GLOCK_IN_FENCED:
+		return apply_fenced(eng, in);
+	case GLOCK_IN_RECOVERY_DONE:
+		return apply_recovery_done(eng, in);
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- snapshot ---- */
 
-static bool holder_recs_valid(const struct glock_holder_rec *v, size_t n, bool sorted)
+static bool holder_recs_valid(const struct glock_holder_rec *v, size_t n, bool strictly)
 {
 	size_t i;
 
-	if (n > GLOCK_NODES_MAX || (n && !v))
+	if (n > GLOCK_EXPIRED_MAX || (n && !v))
 		return false;
 	for (i = 0; i < n; i++) {
 		if (v[i].node == GLOCK_NODEID_NONE || !mode_requestable(v[i].mode) ||
 		    (unsigned int)v[i].demote_target >= GLOCK_MODE_COUNT ||
 		    (v[i].flags & ~GLOCK_FLAGS_ALL))
 			return false;
-		if (sorted && i && v[i].node <= v[i - 1].node)
+		if (i && (v[i].node < v[i - 1].node || (strictly && v[i].node == v[i - 1].node)))
 			return false;
 	}
 	return true;
@@ -1175,7 +1260,7 @@ static bool record_valid(const struct glock_record *r)
 	if (!r || !glock_name_valid(&r->name))
 		return false;
 	if (!holder_recs_valid(r->holders, r->n_holders, true) ||
-	    !holder_recs_valid(r->expired, r->n_expired, true))
+	    !holder_recs_valid(r->expired, r->n_expired, false))
 		return false;
 	if (r->n_waiters > GLOCK_NODES_MAX || (r->n_waiters && !r->waiters))
 		return false;
@@ -1189,6 +1274,10 @@ static bool record_valid(const struct glock_record *r)
 			return false;
 		if (i && w->convert && !r->waiters[i - 1].convert)
 			return false; /* conversions first */
+		for (j = 0; j < r->n_holders && r->holders[j].node != w->node; j++)
+			;
+		if (w->convert != (j < r->n_holders))
+			return false; /* a conversion needs a grant, a new lock must not have one */
 		for (j = 0; j < i; j++)
 			if (r->waiters[j].node == w->node)
 				return false;
@@ -1210,7 +1299,7 @@ static int snapshot_load_record(struct glock_engine *eng, const struct glock_rec
 	gl = glock_create(eng, &r->name);
 	if (!gl)
 		return -ENOMEM;
-	if (RESERVE(gl, holders, r->n_holders) || RESERVE(gl, expired, r->n_expired) ||
+	if (RESERVE(gl, holders, r->n_holders + r->n_waiters) || RESERVE(gl, expired, r->n_expired) ||
 	    RESERVE(gl, waiters, r->n_waiters)) {
 		glock_unlink(eng, gl);
 		return -ENOMEM;
@@ -1227,7 +1316,7 @@ static int snapshot_load_record(struct glock_engine *eng, const struct glock_rec
 	for (i = 0; i < r->n_expired; i++)
 		gl->expired[i] = (struct holder){
 			.node = r->expired[i].node, .mode = r->expired[i].mode,
-			.flags = r->expired[i].flags,
+			.flags = r->expired[i].flags, .fenced = r->expired[i].fenced,
 		};
 	gl->n_expired = r->n_expired;
 	for (i = 0; i < r->n_waiters; i++)
@@ -1296,14 +1385,18 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 	if (in->kind == GLOCK_IN_SNAPSHOT_RECORD) {
 		int err;
 
-		if (!record_valid(in->u.snapshot_record.record)) {
+		const struct glock_record *r = in->u.snapshot_record.record;
+
+		if (!record_valid(r) || (eng->snapshot_records &&
+					 glock_name_compare(&eng->snapshot_last, &r->name) >= 0)) {
 			eng->snapshot_failed = true;
 			return -EINVAL;
 		}
+		eng->snapshot_last = r->name;
 		eng->snapshot_records++;
 		if (!awaiting_snapshot(eng))
 			return 0;
-		err = snapshot_load_record(eng, in->u.snapshot_record.record);
+		err = snapshot_load_record(eng, r);
 		if (err)
 			eng->snapshot_failed = true;
 		return err;
@@ -1312,9 +1405,9 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 	/* SNAPSHOT_END */
 	if (eng->snapshot_failed || in->u.snapshot_end.n_records != eng->snapshot_records) {
 		/* Everyone agrees it failed; the next configuration change retries. */
-		eng->sync_phase = SYNC_DONE;
 		if (awaiting_snapshot(eng))
 			table_clear(eng, false);
+		eng->sync_phase = SYNC_DONE;
 		buffer_clear(eng);
 		return -EPROTO;
 	}
@@ -1323,7 +1416,7 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 
 		mark_all_synced(eng);
 		for (i = 0; i < n; i++)
-			(void)apply_op(eng, &eng->buffered[i]);
+			(void)apply_table_input(eng, &eng->buffered[i]);
 	} else {
 		mark_all_synced(eng);
 	}
@@ -1333,18 +1426,19 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 
 /* ---- the entry point ---- */
 
-static int buffer_op(struct glock_engine *eng, const struct glock_op *op)
+/* OP, FENCED and RECOVERY_DONE carry no pointers, so a copy is enough. */
+static int buffer_input(struct glock_engine *eng, const struct glock_input *in)
 {
 	if (eng->n_buffered == eng->cap_buffered) {
 		size_t cap = eng->cap_buffered ? eng->cap_buffered * 2 : 64;
-		struct glock_op *b = realloc(eng->buffered, cap * sizeof(*b));
+		struct glock_input *b = realloc(eng->buffered, cap * sizeof(*b));
 
 		if (!b)
 			return -ENOMEM;
 		eng->buffered = b;
 		eng->cap_buffered = cap;
 	}
-	eng->buffered[eng->n_buffered++] = *op;
+	eng->buffered[eng->n_buffered++] = *in;
 	return 0;
 }
 
@@ -1387,26 +1481,23 @@ int glock_engine_apply(struct glock_engine *eng, const struct glock_input *in)
 		err = op_validate(eng, &in->u.op);
 		if (err)
 			return err;
+		goto table_input;
+	case GLOCK_IN_FENCED:
+	case GLOCK_IN_RECOVERY_DONE:
+		if (in->u.departed.node == GLOCK_NODEID_NONE)
+			return -EINVAL;
+table_input:
 		if (glock_engine_synced(eng))
-			return apply_op(eng, &in->u.op);
+			return apply_table_input(eng, in);
 		if (awaiting_snapshot(eng))
-			return buffer_op(eng, &in->u.op);
-		return 0; /* not ours to judge: the snapshot will include its effect */
+			return buffer_input(eng, in);
+		return 0; /* not ours to judge: a snapshot will carry its effect */
 	case GLOCK_IN_CONFCHG:
 		return apply_confchg(eng, in);
 	case GLOCK_IN_QUORUM:
 		return apply_quorum(eng, in);
 	case GLOCK_IN_HELLO:
 		return apply_hello(eng, in);
-	case GLOCK_IN_FENCED:
-	case GLOCK_IN_RECOVERY_DONE:
-		if (in->u.departed.node == GLOCK_NODEID_NONE)
-			return -EINVAL;
-		if (!glock_engine_synced(eng))
-			return 0; /* the snapshot carries the departed list */
-		if (in->kind == GLOCK_IN_FENCED)
-			return apply_fenced(eng, in);
-		return apply_recovery_done(eng, in);
 	case GLOCK_IN_SNAPSHOT_BEGIN:
 	case GLOCK_IN_SNAPSHOT_RECORD:
 	case GLOCK_IN_SNAPSHOT_END:
@@ -1455,33 +1546,42 @@ size_t glock_engine_departed(const struct glock_engine *eng, struct glock_depart
 
 static int record_emit(const struct glock *gl, glock_record_fn fn, void *ctx)
 {
-	struct glock_holder_rec holders[GLOCK_NODES_MAX], expired[GLOCK_NODES_MAX];
-	struct glock_waiter_rec waiters[GLOCK_NODES_MAX];
+	struct glock_holder_rec *holders = calloc(gl->n_holders + 1, sizeof(*holders));
+	struct glock_holder_rec *expired = calloc(gl->n_expired + 1, sizeof(*expired));
+	struct glock_waiter_rec *waiters = calloc(gl->n_waiters + 1, sizeof(*waiters));
 	struct glock_record rec = {
 		.n_holders = gl->n_holders, .holders = holders,
 		.n_expired = gl->n_expired, .expired = expired,
 		.n_waiters = gl->n_waiters, .waiters = waiters,
 	};
 	size_t i;
+	int ret = -ENOMEM;
 
+	if (!holders || !expired || !waiters)
+		goto out_free;
 	memcpy(&rec.name, &gl->name, sizeof(rec.name));
 	memcpy(rec.lvb, gl->lvb, GLOCK_LVB_LEN);
 	for (i = 0; i < gl->n_holders; i++)
 		holders[i] = (struct glock_holder_rec){
 			gl->holders[i].node, gl->holders[i].mode, gl->holders[i].flags,
-			gl->holders[i].demote_target, gl->holders[i].demote_sent,
+			gl->holders[i].demote_target, gl->holders[i].demote_sent, false,
 		};
 	for (i = 0; i < gl->n_expired; i++)
 		expired[i] = (struct glock_holder_rec){
 			gl->expired[i].node, gl->expired[i].mode, gl->expired[i].flags,
-			GLOCK_MODE_UN, false,
+			GLOCK_MODE_UN, false, gl->expired[i].fenced,
 		};
 	for (i = 0; i < gl->n_waiters; i++)
 		waiters[i] = (struct glock_waiter_rec){
 			gl->waiters[i].node, gl->waiters[i].req_id, gl->waiters[i].mode,
 			gl->waiters[i].flags, gl->waiters[i].convert,
 		};
-	return fn(ctx, &rec);
+	ret = fn(ctx, &rec);
+out_free:
+	free(holders);
+	free(expired);
+	free(waiters);
+	return ret;
 }
 
 int glock_engine_export(const struct glock_engine *eng, glock_record_fn fn, void *ctx)

@@ -84,6 +84,7 @@ struct glock_holder_rec {
 	uint32_t flags;                /* flags of the request that was granted */
 	enum glock_mode demote_target; /* UN if none sent; else target already asked for */
 	bool demote_sent;
+	bool fenced;                   /* expired grants only: its node was fenced since */
 };
 
 struct glock_waiter_rec {
@@ -104,7 +105,8 @@ struct glock_record {
 	size_t n_holders;
 	const struct glock_holder_rec *holders; /* live grants, sorted by node */
 	size_t n_expired;
-	const struct glock_holder_rec *expired; /* grants of departed nodes */
+	const struct glock_holder_rec *expired; /* grants of departed nodes, by node;
+						 * a node that failed twice may have two */
 	size_t n_waiters;
 	const struct glock_waiter_rec *waiters; /* queue order: conversions first */
 };
@@ -169,6 +171,8 @@ enum glock_output_kind {
 	GLOCK_OUT_SYNCED = 6,        /* local node now holds the cluster's table */
 	GLOCK_OUT_UNSYNCED = 7,      /* local node dropped its table */
 	GLOCK_OUT_NEED_FENCE = 8,    /* a node departed holding grants */
+	GLOCK_OUT_QUORATE = 9,       /* local grants usable again */
+	GLOCK_OUT_INQUORATE = 10,    /* suspend use of local grants until QUORATE or LOST */
 };
 
 struct glock_output {

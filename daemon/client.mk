@@ -1,0 +1,47 @@
+# The client side of glockd: the lock agent and its IPC server (linked into
+# glockd through GLOCKD_CLIENT_SOURCES, see daemon/local.mk), libglock,
+# glockctl.  Include after proto/local.mk, proto/ipc.mk and daemon/local.mk.
+
+GLOCKD_CLIENT_SOURCES = \
+	daemon/agent.c \
+	daemon/agent.h \
+	daemon/ipc.c
+
+# The agent core alone, for tests/unit/test_agent (no corosync, no IPC).
+noinst_LTLIBRARIES += daemon/libglockagent.la
+daemon_libglockagent_la_SOURCES = daemon/agent.c daemon/agent.h
+daemon_libglockagent_la_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS)
+daemon_libglockagent_la_LIBADD = daemon/engine/libglockengine.la $(QB_LIBS)
+
+# libglock: everything in a convenience library (glockctl links that one and
+# may use glock__request()); the installed library exports only glock_*.
+noinst_LTLIBRARIES += daemon/lib/libglockclient.la
+daemon_lib_libglockclient_la_SOURCES = daemon/lib/libglock.c daemon/lib/glock.h
+daemon_lib_libglockclient_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
+daemon_lib_libglockclient_la_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS)
+daemon_lib_libglockclient_la_LIBADD = proto/libglockproto.la $(QB_LIBS) $(PROTOBUF_C_LIBS)
+
+lib_LTLIBRARIES += daemon/lib/libglock.la
+daemon_lib_libglock_la_SOURCES =
+daemon_lib_libglock_la_LIBADD = daemon/lib/libglockclient.la
+daemon_lib_libglock_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+	-export-symbols-regex '^glock_[a-z0-9]+(_[a-z0-9]+)*$$'
+include_HEADERS += daemon/lib/glock.h
+
+pkgconfig_DATA = daemon/lib/libglock.pc
+EXTRA_DIST += daemon/lib/libglock.pc.in
+CLEANFILES += daemon/lib/libglock.pc
+daemon/lib/libglock.pc: $(top_srcdir)/daemon/lib/libglock.pc.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) daemon/lib && \
+	$(SED) -e 's|@prefix[@]|$(prefix)|g' \
+	       -e 's|@exec_prefix[@]|$(exec_prefix)|g' \
+	       -e 's|@libdir[@]|$(libdir)|g' \
+	       -e 's|@includedir[@]|$(includedir)|g' \
+	       -e 's|@PACKAGE_VERSION[@]|$(PACKAGE_VERSION)|g' \
+	       $(top_srcdir)/daemon/lib/libglock.pc.in > $@.tmp && mv $@.tmp $@
+
+bin_PROGRAMS += daemon/glockctl
+daemon_glockctl_SOURCES = daemon/glockctl.c daemon/bench.c
+daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
+daemon_glockctl_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread
+daemon_glockctl_LDADD = daemon/lib/libglockclient.la $(QB_LIBS) $(PROTOBUF_C_LIBS) -lpthread -lm

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The per-inode glock client state machine.
+ *
+ * The node holds one grant per glock (gl_state) towards the cluster; any
+ * number of local holders share it, as in gfs2.  A request goes to the lock
+ * agent only when the node lacks the mode a holder needs.  A DEMOTE from
+ * the agent blocks new local holders; once the granted ones are done the
+ * demote work writes dirty pages back (giving up EX), invalidates the cache
+ * (giving up the right to cache: UN or DF) and answers DEMOTE_DONE.  The
+ * minimum hold time is applied by the agent, which simply sends the DEMOTE
+ * later.
+ *
+ * A holder is covered by the node's state if the modes are equal or the
+ * node holds EX and the holder wants SH.  Other changes go UN -> mode
+ * (LOCK), SH -> EX (CONVERT), or through UN (release, then LOCK), so the
+ * cache only has to be dropped in the demote work.
+ *
+ * All state changes happen under gl_lock and end in gl_run(), which grants
+ * covered waiters, starts the demote work, or wakes the head waiter to send
+ * the next request.  Requests are only ever sent by the head waiter, in
+ * process context, so that allocating them may sleep.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/slab.h>
+#include <linux/sched/signal.h>
+#include <linux/sort.h>
+#include <linux/hash.h>
+
+#include "glockfs.h"
+
+static struct workqueue_struct *glockfs_wq;
+
+const char *glockfs_mode_name(unsigned int mode)
+{
+	static const char * const names[] = { "UN", "SH", "DF", "EX" };
+
+	return mode < ARRAY_SIZE(names) ? names[mode] : "??";
+}
+
+static bool mode_covers(unsigned int state, unsigned int mode)
+{
+	return state == mode ||
+	       (state == GLOCK_DEV_MODE_EX && mode == GLOCK_DEV_MODE_SH);
+}
+
+static struct hlist_head *gl_bucket(struct glockfs_sb *sbi, u64 number)
+{
+	return &sbi->s_glocks[hash_64(number, GLOCKFS_GL_HASH_BITS)];
+}
+
+/* Under gl_lock. */
+static void gl_run(struct glockfs_glock *gl)
+{
+	struct glockfs_holder *gh, *tmp;
+
+	if (glockfs_withdrawn(gl->gl_sbi)) {
+		wake_up_all(&gl->gl_wq);
+		return;
+	}
+	if (test_bit(GLF_REQ, &gl->gl_flags) ||
+	    test_bit(GLF_DEMOTING, &gl->gl_flags))
+		return;
+	if (test_bit(GLF_DEMOTE, &gl->gl_flags) ||
+	    test_bit(GLF_RELEASE, &gl->gl_flags)) {
+		if (!gl->gl_holders) {
+			set_bit(GLF_DEMOTING, &gl->gl_flags);
+			queue_work(glockfs_wq, &gl->gl_work);
+		}
+		return;
+	}
+	list_for_each_entry_safe(gh, tmp, &gl->gl_waiters, gh_list) {
+		if (!mode_covers(gl->gl_state, gh->gh_mode))
+			break;
+		list_del_init(&gh->gh_list);
+		gh->gh_granted = true;
+		gl->gl_holders++;
+	}
+	/* Granted holders run; a head that needs a request sends it. */
+	wake_up_all(&gl->gl_wq);
+}
+
+static void gl_stats_request(struct glockfs_glock *gl, ktime_t now)
+{
+	s64 *st = gl->gl_stats.stats;
+
+	if (gl->gl_last_req)
+		glockfs_stats_update(&gl->gl_stats, GLOCKFS_LKS_SIRT,
+				     ktime_to_ns(ktime_sub(now,
+							   gl->gl_last_req)));
+	gl->gl_last_req = now;
+	st[GLOCKFS_LKS_DCOUNT]++;
+}
+
+/* Reply to our LOCK/CONVERT.  Under the channel lock. */
+static void gl_req_done(struct glockfs_req *req,
+			const struct glock_dev_reply *rep)
+{
+	struct glockfs_glock *gl = req->r_gl;
+	struct glockfs_holder *head;
+
+	spin_lock(&gl->gl_lock);
+	WARN_ON_ONCE(!test_bit(GLF_REQ, &gl->gl_flags));
+	if (rep) {
+		glockfs_stats_update(&gl->gl_stats, GLOCKFS_LKS_SRTTB,
+				     ktime_to_ns(ktime_sub(ktime_get(),
+							   req->r_sent)));
+	}
+	if (rep && rep->op == GLOCK_DEV_OP_GRANT) {
+		if (gl->gl_state == GLOCK_DEV_MODE_UN)
+			set_bit(GLF_REFRESH, &gl->gl_flags);
+		gl->gl_state = rep->mode;
+		memcpy(gl->gl_lvb, rep->lvb, sizeof(gl->gl_lvb));
+	} else if (rep && rep->status == -EDEADLK) {
+		/* Conversion deadlock: drop what we hold, then lock afresh. */
+		set_bit(GLF_RELEASE, &gl->gl_flags);
+	} else if (rep && rep->status == -ENOLCK) {
+		glockfs_withdraw(gl->gl_sbi, "lock agent reports locks lost");
+	} else if (rep) {
+		head = list_first_entry_or_null(&gl->gl_waiters,
+						struct glockfs_holder, gh_list);
+		if (head && head->gh_mode == req->r_rec.mode) {
+			list_del_init(&head->gh_list);
+			head->gh_error = rep->status;
+		}
+	}
+	gl->gl_req_mode = GLOCK_DEV_MODE_UN;
+	clear_bit(GLF_REQ, &gl->gl_flags);
+	gl_run(gl);
+	spin_unlock(&gl->gl_lock);
+	kfree(req);
+}
+
+/* Finds a glock by number.  Under sbi->s_gl_lock. */
+static struct glockfs_glock *gl_find(struct glockfs_sb *sbi, u64 number)
+{
+	struct glockfs_glock *gl;
+
+	hlist_for_each_entry(gl, gl_bucket(sbi, number), gl_hnode)
+		if (gl->gl_number == number)
+			return gl;
+	return NULL;
+}
+
+/* Reply to RELEASE or DEMOTE_DONE: statistics only.  Under chan lock. */
+static void gl_ack_done(struct glockfs_req *req,
+			const struct glock_dev_reply *rep)
+{
+	struct glockfs_sb *sbi = req->r_sbi;
+	struct glockfs_glock *gl;
+
+	if (sbi && rep) {
+		spin_lock(&sbi->s_gl_lock);
+		gl = gl_find(sbi, req->r_rec.number);
+		if (gl) {
+			spin_lock(&gl->gl_lock);
+			glockfs_stats_update(&gl->gl_stats, GLOCKFS_LKS_SRTT,
+					     ktime_to_ns(ktime_sub(ktime_get(),
+								   req->r_sent)));
+			spin_unlock(&gl->gl_lock);
+		}
+		spin_unlock(&sbi->s_gl_lock);
+	}
+	if (rep && rep->op == GLOCK_DEV_OP_DENY)
+		pr_warn_ratelimited("%s: agent refused %s of glock %u/%llx: %d\n",
+				    req->r_rec.lockspace,
+				    req->r_rec.op == GLOCK_DEV_OP_RELEASE ?
+				    "RELEASE" : "DEMOTE_DONE",
+				    req->r_rec.type, req->r_rec.number,
+				    rep->status);
+	kfree(req);
+}
+
+/* Sends a RELEASE or DEMOTE_DONE; may sleep. */
+static void gl_send_ack(struct glockfs_glock *gl, u32 op, unsigned int mode)
+{
+	struct glockfs_req *req;
+
+	req = kzalloc(sizeof(*req), GFP_NOFS | __GFP_NOFAIL);
+	req->r_sbi = gl->gl_sbi;
+	req->r_done = gl_ack_done;
+	req->r_rec.op = op;
+	req->r_rec.type = gl->gl_type;
+	req->r_rec.number = gl->gl_number;
+	req->r_rec.mode = mode;
+	spin_lock(&gl->gl_lock);
+	gl_stats_request(gl, ktime_get());
+	spin_unlock(&gl->gl_lock);
+	if (glockfs_dev_send(gl->gl_sbi, req))
+		kfree(req);
+}
+
+/*
+ * The demote work: runs with no local holders and new ones blocked, so it
+ * owns the cached pages.  Writes back before EX is given up, invalidates
+ * before the right to cache is given up, then answers the agent.
+ */
+static void gl_work(struct work_struct *work)
+{
+	struct glockfs_glock *gl = container_of(work, struct glockfs_glock,
+						gl_work);
+	unsigned int from, to;
+	bool demote;
+	u32 op;
+
+	spin_lock(&gl->gl_lock);
+	WARN_ON_ONCE(!test_bit(GLF_DEMOTING, &gl->gl_flags));
+	WARN_ON_ONCE(gl->gl_holders);
+	from = gl->gl_state;
+	demote = test_bit(GLF_DEMOTE, &gl->gl_flags);
+	to = demote ? gl->gl_demote_mode : GLOCK_DEV_MODE_UN;
+	spin_unlock(&gl->gl_lock);
+
+	if (from != to && !glockfs_withdrawn(gl->gl_sbi))
+		glockfs_inode_sync(glockfs_gl_inode(gl), from, to);
+
+	if (from != GLOCK_DEV_MODE_UN && !glockfs_withdrawn(gl->gl_sbi)) {
+		op = demote ? GLOCK_DEV_OP_DEMOTE_DONE : GLOCK_DEV_OP_RELEASE;
+		gl_send_ack(gl, op, to);
+	}
+
+	spin_lock(&gl->gl_lock);
+	if (to == GLOCK_DEV_MODE_UN || to == GLOCK_DEV_MODE_DF)
+		gl->gl_generation++;
+	gl->gl_state = to;
+	clear_bit(GLF_DEMOTE, &gl->gl_flags);
+	clear_bit(GLF_RELEASE, &gl->gl_flags);
+	clear_bit(GLF_DEMOTING, &gl->gl_flags);
+	gl_run(gl);
+	spin_unlock(&gl->gl_lock);
+}
+
+/*
+ * A DEMOTE from the agent.  Under the channel lock; the glock is looked up
+ * under s_gl_lock, which glockfs_glock_evict() also takes before it cancels
+ * the work, so the work is never queued for a glock being freed.
+ */
+void glockfs_glock_demote_req(struct glockfs_sb *sbi,
+			      const struct glock_dev_reply *rep)
+{
+	struct glockfs_glock *gl;
+
+	spin_lock(&sbi->s_gl_lock);
+	gl = gl_find(sbi, rep->number);
+	if (gl && gl->gl_type == rep->type) {
+		spin_lock(&gl->gl_lock);
+		/* Not held: our RELEASE is on its way and answers it. */
+		if (gl->gl_state != GLOCK_DEV_MODE_UN &&
+		    !test_bit(GLF_DEMOTE, &gl->gl_flags)) {
+			gl->gl_demote_mode = rep->mode;
+			gl->gl_demote_time = jiffies;
+			set_bit(GLF_DEMOTE, &gl->gl_flags);
+			gl_run(gl);
+		}
+		spin_unlock(&gl->gl_lock);
+	}
+	spin_unlock(&sbi->s_gl_lock);
+}
+
+void glockfs_glock_wake_all(struct glockfs_sb *sbi)
+{
+	struct glockfs_glock *gl;
+	unsigned int i;
+
+	spin_lock(&sbi->s_gl_lock);
+	for (i = 0; i < ARRAY_SIZE(sbi->s_glocks); i++)
+		hlist_for_each_entry(gl, &sbi->s_glocks[i], gl_hnode)
+			wake_up_all(&gl->gl_wq);
+	spin_unlock(&sbi->s_gl_lock);
+}
+
+void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
+			u64 number)
+{
+	gl->gl_sbi = sbi;
+	gl->gl_number = number;
+	gl->gl_type = GLOCK_DEV_TYPE_INODE;
+	gl->gl_state = GLOCK_DEV_MODE_UN;
+	spin_lock_init(&gl->gl_lock);
+	INIT_LIST_HEAD(&gl->gl_waiters);
+	init_waitqueue_head(&gl->gl_wq);
+	INIT_WORK(&gl->gl_work, gl_work);
+	mutex_init(&gl->gl_refresh_mutex);
+	set_bit(GLF_REFRESH, &gl->gl_flags);
+
+	spin_lock(&sbi->s_gl_lock);
+	hlist_add_head(&gl->gl_hnode, gl_bucket(sbi, number));
+	sbi->s_nr_glocks++;
+	spin_unlock(&sbi->s_gl_lock);
+}
+
+/*
+ * The inode goes away.  Waits for a request still with the agent (left by
+ * a holder that was killed while waiting), then releases the node's grant.
+ * Dirty pages were written back by the caller.
+ */
+void glockfs_glock_evict(struct glockfs_glock *gl)
+{
+	struct glockfs_sb *sbi = gl->gl_sbi;
+
+	wait_event(gl->gl_wq, !test_bit(GLF_REQ, &gl->gl_flags) ||
+		   glockfs_withdrawn(sbi));
+
+	spin_lock(&sbi->s_gl_lock);
+	hlist_del_init(&gl->gl_hnode);
+	sbi->s_nr_glocks--;
+	spin_unlock(&sbi->s_gl_lock);
+	cancel_work_sync(&gl->gl_work);
+
+	WARN_ON_ONCE(gl->gl_holders || !list_empty(&gl->gl_waiters));
+	/* A RELEASE also answers a DEMOTE we had not got round to. */
+	if (gl->gl_state != GLOCK_DEV_MODE_UN && !glockfs_withdrawn(sbi))
+		gl_send_ack(gl, GLOCK_DEV_OP_RELEASE, GLOCK_DEV_MODE_UN);
+	gl->gl_state = GLOCK_DEV_MODE_UN;
+}
+
+/* Under gl_lock, for the head waiter: the request it should send, or 0. */
+static u32 gl_next_op(struct glockfs_glock *gl, struct glockfs_holder *gh)
+{
+	if (list_first_entry(&gl->gl_waiters, struct glockfs_holder,
+			     gh_list) != gh)
+		return 0;
+	if (test_bit(GLF_REQ, &gl->gl_flags) ||
+	    test_bit(GLF_DEMOTING, &gl->gl_flags) ||
+	    test_bit(GLF_DEMOTE, &gl->gl_flags) ||
+	    test_bit(GLF_RELEASE, &gl->gl_flags))
+		return 0;
+	if (gl->gl_state == GLOCK_DEV_MODE_UN)
+		return GLOCK_DEV_OP_LOCK;
+	if (gl->gl_holders)
+		return 0;
+	if (gl->gl_state == GLOCK_DEV_MODE_SH &&
+	    gh->gh_mode == GLOCK_DEV_MODE_EX)
+		return GLOCK_DEV_OP_CONVERT;
+	/* Any other change goes through UN, so the cache is dropped. */
+	set_bit(GLF_RELEASE, &gl->gl_flags);
+	gl_run(gl);
+	return 0;
+}
+
+/* Sends a LOCK or CONVERT for the head waiter; gl_lock dropped around. */
+static void gl_send_req(struct glockfs_glock *gl, u32 op, unsigned int mode)
+{
+	struct glockfs_req *req;
+
+	set_bit(GLF_REQ, &gl->gl_flags);
+	gl->gl_req_mode = mode;
+	gl_stats_request(gl, ktime_get());
+	spin_unlock(&gl->gl_lock);
+
+	req = kzalloc(sizeof(*req), GFP_NOFS | __GFP_NOFAIL);
+	req->r_gl = gl;
+	req->r_sbi = gl->gl_sbi;
+	req->r_done = gl_req_done;
+	req->r_rec.op = op;
+	req->r_rec.type = gl->gl_type;
+	req->r_rec.number = gl->gl_number;
+	req->r_rec.mode = mode;
+	if (glockfs_dev_send(gl->gl_sbi, req)) {
+		kfree(req);
+		spin_lock(&gl->gl_lock);
+		clear_bit(GLF_REQ, &gl->gl_flags);
+		gl_run(gl);
+		return;
+	}
+	spin_lock(&gl->gl_lock);
+}
+
+static int gl_refresh(struct glockfs_glock *gl)
+{
+	int err = 0;
+
+	if (!test_bit(GLF_REFRESH, &gl->gl_flags))
+		return 0;
+	mutex_lock(&gl->gl_refresh_mutex);
+	if (test_bit(GLF_REFRESH, &gl->gl_flags)) {
+		err = glockfs_inode_refresh(glockfs_gl_inode(gl));
+		if (!err)
+			clear_bit(GLF_REFRESH, &gl->gl_flags);
+	}
+	mutex_unlock(&gl->gl_refresh_mutex);
+	return err;
+}
+
+/**
+ * glockfs_glock_nq - become a local holder of @gl in @mode
+ * @gl: the glock
+ * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
+ * @gh: the holder, on the caller's stack
+ *
+ * Sleeps (killable) until the node holds a covering mode.  Returns 0, -EIO
+ * once the mount is withdrawn, -EINTR on a fatal signal, or the error the
+ * agent denied the request with.
+ */
+int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
+		     struct glockfs_holder *gh)
+{
+	DEFINE_WAIT(wait);
+	int err = 0;
+	u32 op;
+
+	if (WARN_ON_ONCE(mode == GLOCK_DEV_MODE_UN || mode > GLOCK_DEV_MODE_EX))
+		return -EINVAL;
+	gh->gh_gl = gl;
+	gh->gh_mode = mode;
+	gh->gh_granted = false;
+	gh->gh_error = 0;
+	gh->gh_owner = task_pid_nr(current);
+
+	spin_lock(&gl->gl_lock);
+	gl->gl_stats.stats[GLOCKFS_LKS_QCOUNT]++;
+	list_add_tail(&gh->gh_list, &gl->gl_waiters);
+	gl_run(gl);
+	while (!gh->gh_granted) {
+		if (glockfs_withdrawn(gl->gl_sbi)) {
+			err = -EIO;
+			break;
+		}
+		if (gh->gh_error) {
+			err = gh->gh_error;
+			break;
+		}
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		op = gl_next_op(gl, gh);
+		if (op) {
+			gl_send_req(gl, op, mode);
+			continue;
+		}
+		prepare_to_wait(&gl->gl_wq, &wait, TASK_KILLABLE);
+		spin_unlock(&gl->gl_lock);
+		schedule();
+		finish_wait(&gl->gl_wq, &wait);
+		spin_lock(&gl->gl_lock);
+	}
+	if (err) {
+		if (gh->gh_granted)
+			gl->gl_holders--;
+		else
+			list_del_init(&gh->gh_list);
+		gh->gh_granted = false;
+		gl_run(gl);
+	}
+	spin_unlock(&gl->gl_lock);
+	if (err)
+		return err;
+
+	err = gl_refresh(gl);
+	if (err)
+		glockfs_glock_dq(gh);
+	return err;
+}
+
+void glockfs_glock_dq(struct glockfs_holder *gh)
+{
+	struct glockfs_glock *gl = gh->gh_gl;
+
+	spin_lock(&gl->gl_lock);
+	if (!WARN_ON_ONCE(!gh->gh_granted || !gl->gl_holders)) {
+		gh->gh_granted = false;
+		if (!--gl->gl_holders)
+			gl_run(gl);
+	}
+	spin_unlock(&gl->gl_lock);
+}
+
+static int gl_cmp(const void *a, const void *b)
+{
+	const struct glockfs_glock *ga = *(struct glockfs_glock * const *)a;
+	const struct glockfs_glock *gb = *(struct glockfs_glock * const *)b;
+
+	if (!ga || !gb)
+		return !!ga - !!gb;
+	if (ga->gl_number != gb->gl_number)
+		return ga->gl_number < gb->gl_number ? -1 : 1;
+	return 0;
+}
+
+/**
+ * glockfs_glock_nq_m - hold several glocks in one mode
+ * @n: number of glocks (at most 4); duplicates and NULLs are allowed
+ * @gls: the glocks; sorted in place by number, the cluster-wide lock order
+ * @mode: the mode
+ * @ghs: @n holders; unused ones are left ungranted
+ */
+int glockfs_glock_nq_m(unsigned int n, struct glockfs_glock **gls,
+		       unsigned int mode, struct glockfs_holder *ghs)
+{
+	unsigned int i, j;
+	int err;
+
+	sort(gls, n, sizeof(*gls), gl_cmp, NULL);
+	for (i = 0; i < n; i++) {
+		ghs[i].gh_granted = false;
+		if (!gls[i] || (i && gls[i] == gls[i - 1]))
+			continue;
+		err = glockfs_glock_nq(gls[i], mode, &ghs[i]);
+		if (err)
+			goto out_dq;
+	}
+	return 0;
+
+out_dq:
+	for (j = 0; j < i; j++)
+		if (ghs[j].gh_granted)
+			glockfs_glock_dq(&ghs[j]);
+	return err;
+}
+
+void glockfs_glock_dq_m(unsigned int n, struct glockfs_holder *ghs)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (ghs[i].gh_granted)
+			glockfs_glock_dq(&ghs[i]);
+}
+
+int glockfs_glock_module_init(void)
+{
+	glockfs_wq = alloc_workqueue("glockfs", WQ_MEM_RECLAIM | WQ_FREEZABLE,
+				     0);
+	return glockfs_wq ? 0 : -ENOMEM;
+}
+
+void glockfs_glock_module_exit(void)
+{
+	destroy_workqueue(glockfs_wq);
+}

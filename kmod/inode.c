@@ -1,0 +1,570 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * glockfs inodes and the namespace: lookup, create, mkdir, symlink, unlink,
+ * rmdir, rename, getattr, setattr.
+ *
+ * Namespace changes hold the parent directories (and the victims) in EX,
+ * taken in glock-number order, the cluster-wide lock order; lookups hold
+ * the directory in SH.  Every call to the lower filesystem goes through one
+ * glockfs_do_*() wrapper with a pr_debug, the one place to look when the
+ * lower layer misbehaves.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs_stack.h>
+#include <linux/namei.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/dcache.h>
+
+#include "glockfs.h"
+
+/* Lower-layer wrappers: callers hold the lower directory locked. */
+
+static int glockfs_do_create(struct inode *dir, struct dentry *dentry,
+			     umode_t mode)
+{
+	int err = vfs_create(&init_user_ns, dir, dentry, mode, true);
+
+	pr_debug("create(%pd2, 0%o) = %i\n", dentry, mode, err);
+	return err;
+}
+
+static int glockfs_do_mkdir(struct inode *dir, struct dentry *dentry,
+			    umode_t mode)
+{
+	int err = vfs_mkdir(&init_user_ns, dir, dentry, mode);
+
+	pr_debug("mkdir(%pd2, 0%o) = %i\n", dentry, mode, err);
+	return err;
+}
+
+static int glockfs_do_symlink(struct inode *dir, struct dentry *dentry,
+			      const char *target)
+{
+	int err = vfs_symlink(&init_user_ns, dir, dentry, target);
+
+	pr_debug("symlink(\"%s\", %pd2) = %i\n", target, dentry, err);
+	return err;
+}
+
+static int glockfs_do_unlink(struct inode *dir, struct dentry *dentry)
+{
+	int err = vfs_unlink(&init_user_ns, dir, dentry, NULL);
+
+	pr_debug("unlink(%pd2) = %i\n", dentry, err);
+	return err;
+}
+
+static int glockfs_do_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	int err = vfs_rmdir(&init_user_ns, dir, dentry);
+
+	pr_debug("rmdir(%pd2) = %i\n", dentry, err);
+	return err;
+}
+
+static int glockfs_do_rename(struct inode *olddir, struct dentry *olddentry,
+			     struct inode *newdir, struct dentry *newdentry,
+			     unsigned int flags)
+{
+	struct renamedata rd = {
+		.old_mnt_userns	= &init_user_ns,
+		.old_dir	= olddir,
+		.old_dentry	= olddentry,
+		.new_mnt_userns	= &init_user_ns,
+		.new_dir	= newdir,
+		.new_dentry	= newdentry,
+		.flags		= flags,
+	};
+	int err = vfs_rename(&rd);
+
+	pr_debug("rename(%pd2, %pd2, 0x%x) = %i\n", olddentry, newdentry,
+		 flags, err);
+	return err;
+}
+
+static int glockfs_do_setattr(struct dentry *dentry, struct iattr *ia)
+{
+	int err = notify_change(&init_user_ns, dentry, ia, NULL);
+
+	pr_debug("setattr(%pd2, 0x%x) = %i\n", dentry, ia->ia_valid, err);
+	return err;
+}
+
+/*
+ * Finds or makes the glockfs inode over @lower_dentry's inode.  Inodes are
+ * keyed by the lower inode number, which is also the glock number: a
+ * lower filesystem may have several inode objects for one file (9p without
+ * a cache makes one per lookup), and all of them must share one glock.
+ * The inode pins the lower dentry it was made from, so that it can always
+ * ask the lower filesystem for fresh attributes.
+ */
+struct inode *glockfs_get_inode(struct super_block *sb,
+				struct dentry *lower_dentry)
+{
+	struct glockfs_sb *sbi = GLOCKFS_SB(sb);
+	struct inode *lower_inode = d_inode(lower_dentry);
+	struct glockfs_inode *gi;
+	struct inode *inode;
+
+	if (lower_inode->i_sb != sbi->s_lower.dentry->d_sb)
+		return ERR_PTR(-EXDEV);
+	if (WARN_ON_ONCE(!lower_inode->i_ino))
+		return ERR_PTR(-ESTALE);
+	inode = iget_locked(sb, lower_inode->i_ino);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW))
+		return inode;
+
+	gi = GLOCKFS_I(inode);
+	gi->gi_lower_dentry = dget(lower_dentry);
+	gi->gi_lower = lower_inode;
+	inode->i_mapping->a_ops = &glockfs_aops;
+	fsstack_copy_attr_all(inode, lower_inode);
+	fsstack_copy_inode_size(inode, lower_inode);
+	switch (inode->i_mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_op = &glockfs_file_iops;
+		inode->i_fop = &glockfs_file_fops;
+		break;
+	case S_IFDIR:
+		inode->i_op = &glockfs_dir_iops;
+		inode->i_fop = &glockfs_dir_fops;
+		break;
+	case S_IFLNK:
+		inode->i_op = &glockfs_symlink_iops;
+		break;
+	default:
+		inode->i_op = &glockfs_file_iops;
+		init_special_inode(inode, inode->i_mode, lower_inode->i_rdev);
+		break;
+	}
+	glockfs_glock_init(&gi->gi_gl, sbi, lower_inode->i_ino);
+	unlock_new_inode(inode);
+	return inode;
+}
+
+/*
+ * The node was granted the inode's glock after holding nothing: another
+ * node may have changed it, so reread it from the lower filesystem.  The
+ * page cache is empty (it was invalidated when the glock was given up).
+ */
+int glockfs_inode_refresh(struct inode *inode)
+{
+	struct glockfs_sb *sbi = GLOCKFS_SB(inode->i_sb);
+	struct inode *lower = glockfs_lower_inode(inode);
+	struct path path = {
+		.mnt = sbi->s_lower.mnt,
+		.dentry = GLOCKFS_I(inode)->gi_lower_dentry,
+	};
+	struct kstat stat;
+	int err;
+
+	/* Makes a remote lower fs (9p, NFS) fetch the inode afresh. */
+	err = vfs_getattr(&path, &stat, STATX_BASIC_STATS, AT_STATX_FORCE_SYNC);
+	if (err == -ENOENT || err == -ESTALE)
+		err = 0;	/* removed elsewhere: keep what we have */
+	if (err)
+		return err;
+	if (S_ISREG(inode->i_mode))
+		invalidate_mapping_pages(lower->i_mapping, 0, -1);
+	fsstack_copy_attr_all(inode, lower);
+	fsstack_copy_inode_size(inode, lower);
+	return 0;
+}
+
+/*
+ * Before the node gives up @from for @to: write dirty pages to the lower
+ * file when giving up EX; drop the cache when giving up the right to cache
+ * (to UN, or to DF, which is for direct I/O).
+ */
+void glockfs_inode_sync(struct inode *inode, unsigned int from,
+			unsigned int to)
+{
+	struct glockfs_inode *gi = GLOCKFS_I(inode);
+	struct address_space *mapping = inode->i_mapping;
+	int err;
+
+	if (from == GLOCK_DEV_MODE_EX && S_ISREG(inode->i_mode)) {
+		err = filemap_write_and_wait(mapping);
+		if (!err && gi->gi_lower_file)
+			err = vfs_fsync(gi->gi_lower_file, 1);
+		if (err)
+			pr_warn_ratelimited("%s: writeback of inode %lu before demote: %d\n",
+					    GLOCKFS_SB(inode->i_sb)->s_lockspace,
+					    inode->i_ino, err);
+	}
+	if (to == GLOCK_DEV_MODE_UN || to == GLOCK_DEV_MODE_DF) {
+		unmap_mapping_range(mapping, 0, 0, 0);
+		truncate_inode_pages(mapping, 0);
+		set_bit(GLF_REFRESH, &gi->gi_gl.gl_flags);
+	}
+}
+
+static struct glockfs_glock *GL(struct inode *inode)
+{
+	return inode ? &GLOCKFS_I(inode)->gi_gl : NULL;
+}
+
+/* Makes @dentry stand for @lower_dentry (whose reference it takes). */
+static struct dentry *glockfs_interpose(struct inode *dir,
+					struct dentry *dentry,
+					struct dentry *lower_dentry)
+{
+	struct inode *inode, *lower_inode;
+
+	dentry->d_fsdata = lower_dentry;
+	dentry->d_time = READ_ONCE(GL(dir)->gl_generation);
+	lower_inode = READ_ONCE(lower_dentry->d_inode);
+	if (!lower_inode) {
+		d_add(dentry, NULL);
+		return NULL;
+	}
+	inode = glockfs_get_inode(dentry->d_sb, lower_dentry);
+	if (IS_ERR(inode))
+		return ERR_CAST(inode);
+	return d_splice_alias(inode, dentry);
+}
+
+static struct dentry *glockfs_lookup(struct inode *dir, struct dentry *dentry,
+				     unsigned int flags)
+{
+	struct dentry *lower_dir = glockfs_lower_dentry(dentry->d_parent);
+	struct dentry *lower_dentry, *res;
+	struct glockfs_holder gh;
+	int err;
+
+	err = glockfs_glock_nq(GL(dir), GLOCK_DEV_MODE_SH, &gh);
+	if (err)
+		return ERR_PTR(err);
+	lower_dentry = lookup_one_len_unlocked(dentry->d_name.name, lower_dir,
+					       dentry->d_name.len);
+	if (IS_ERR(lower_dentry))
+		res = ERR_CAST(lower_dentry);
+	else
+		res = glockfs_interpose(dir, dentry, lower_dentry);
+	glockfs_glock_dq(&gh);
+	return res;
+}
+
+/* Locks the lower parent of @dentry; fails if the lower tree moved. */
+static int glockfs_lock_parent(struct dentry *dentry, struct inode **ret_dir)
+{
+	struct dentry *lower_dir = glockfs_lower_dentry(dentry->d_parent);
+	struct dentry *lower_dentry = glockfs_lower_dentry(dentry);
+
+	inode_lock_nested(d_inode(lower_dir), I_MUTEX_PARENT);
+	if (lower_dentry->d_parent != lower_dir) {
+		inode_unlock(d_inode(lower_dir));
+		return -EINVAL;
+	}
+	*ret_dir = d_inode(lower_dir);
+	return 0;
+}
+
+/*
+ * After creating, some filesystems leave the dentry unhashed or negative
+ * (mkdir), or give it an inode without an identity (9p without a cache
+ * makes one with inode number 0): look the new object up again.  Under
+ * the lower directory's lock.
+ */
+static int glockfs_relookup(struct dentry *dentry)
+{
+	struct dentry *lower_dir = glockfs_lower_dentry(dentry->d_parent);
+	struct dentry *lower = glockfs_lower_dentry(dentry);
+	struct dentry *fresh;
+
+	if (!d_unhashed(lower) && d_really_is_positive(lower) &&
+	    d_inode(lower)->i_ino)
+		return 0;
+	d_drop(lower);
+	fresh = lookup_one_len(dentry->d_name.name, lower_dir,
+			       dentry->d_name.len);
+	if (IS_ERR(fresh))
+		return PTR_ERR(fresh);
+	if (d_really_is_negative(fresh)) {
+		dput(fresh);
+		return -ENOENT;
+	}
+	dentry->d_fsdata = fresh;
+	dput(lower);
+	return 0;
+}
+
+enum glockfs_new_kind { GLOCKFS_NEW_FILE, GLOCKFS_NEW_DIR, GLOCKFS_NEW_LINK };
+
+static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
+				 enum glockfs_new_kind kind, umode_t mode,
+				 const char *target)
+{
+	struct glockfs_holder gh;
+	struct inode *lower_dir, *inode;
+	int err;
+
+	err = glockfs_glock_nq(GL(dir), GLOCK_DEV_MODE_EX, &gh);
+	if (err)
+		return err;
+	err = glockfs_lock_parent(dentry, &lower_dir);
+	if (err)
+		goto out_dq;
+
+	switch (kind) {
+	case GLOCKFS_NEW_FILE:
+		err = glockfs_do_create(lower_dir, glockfs_lower_dentry(dentry),
+					mode);
+		if (!err)
+			err = glockfs_relookup(dentry);
+		break;
+	case GLOCKFS_NEW_DIR:
+		err = glockfs_do_mkdir(lower_dir, glockfs_lower_dentry(dentry),
+				       mode);
+		if (!err)
+			err = glockfs_relookup(dentry);
+		break;
+	case GLOCKFS_NEW_LINK:
+		err = glockfs_do_symlink(lower_dir,
+					 glockfs_lower_dentry(dentry), target);
+		if (!err)
+			err = glockfs_relookup(dentry);
+		break;
+	}
+	if (err)
+		goto out_unlock;
+
+	inode = glockfs_get_inode(dir->i_sb, glockfs_lower_dentry(dentry));
+	if (IS_ERR(inode)) {
+		err = PTR_ERR(inode);
+		goto out_unlock;
+	}
+	d_instantiate(dentry, inode);
+	fsstack_copy_attr_times(dir, lower_dir);
+	fsstack_copy_inode_size(dir, lower_dir);
+	set_nlink(dir, lower_dir->i_nlink);
+out_unlock:
+	inode_unlock(lower_dir);
+out_dq:
+	glockfs_glock_dq(&gh);
+	return err;
+}
+
+static int glockfs_create(struct user_namespace *ns, struct inode *dir,
+			  struct dentry *dentry, umode_t mode, bool excl)
+{
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_FILE, mode, NULL);
+}
+
+static int glockfs_mkdir(struct user_namespace *ns, struct inode *dir,
+			 struct dentry *dentry, umode_t mode)
+{
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_DIR, mode, NULL);
+}
+
+static int glockfs_symlink(struct user_namespace *ns, struct inode *dir,
+			   struct dentry *dentry, const char *target)
+{
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_LINK, 0, target);
+}
+
+static int glockfs_remove(struct inode *dir, struct dentry *dentry, bool isdir)
+{
+	struct glockfs_glock *gls[2] = { GL(dir), GL(d_inode(dentry)) };
+	struct dentry *lower_dentry = glockfs_lower_dentry(dentry);
+	struct inode *inode = d_inode(dentry);
+	struct glockfs_holder ghs[2];
+	struct inode *lower_dir;
+	int err;
+
+	err = glockfs_glock_nq_m(2, gls, GLOCK_DEV_MODE_EX, ghs);
+	if (err)
+		return err;
+	err = glockfs_lock_parent(dentry, &lower_dir);
+	if (err)
+		goto out_dq;
+	dget(lower_dentry);	/* keep the lower dentry from going negative */
+	if (d_unhashed(lower_dentry) || d_really_is_negative(lower_dentry))
+		err = -ENOENT;
+	else if (isdir)
+		err = glockfs_do_rmdir(lower_dir, lower_dentry);
+	else
+		err = glockfs_do_unlink(lower_dir, lower_dentry);
+	if (!err) {
+		/*
+		 * Our own count, not the lower inode's: a lower fs without a
+		 * cache (9p) may not update that object.  At zero the inode
+		 * is evicted at once, which matters because the lower fs may
+		 * reuse the number, our inode key and glock name.
+		 */
+		if (isdir)
+			clear_nlink(inode);
+		else
+			drop_nlink(inode);
+		fsstack_copy_attr_times(dir, lower_dir);
+		set_nlink(dir, lower_dir->i_nlink);
+		inode->i_ctime = dir->i_ctime;
+	}
+	dput(lower_dentry);
+	inode_unlock(lower_dir);
+	if (!err)
+		d_drop(dentry);
+out_dq:
+	glockfs_glock_dq_m(2, ghs);
+	return err;
+}
+
+static int glockfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return glockfs_remove(dir, dentry, false);
+}
+
+static int glockfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return glockfs_remove(dir, dentry, true);
+}
+
+static int glockfs_rename(struct user_namespace *ns, struct inode *old_dir,
+			  struct dentry *old_dentry, struct inode *new_dir,
+			  struct dentry *new_dentry, unsigned int flags)
+{
+	struct glockfs_glock *gls[4] = {
+		GL(old_dir), GL(new_dir), GL(d_inode(old_dentry)),
+		GL(d_inode(new_dentry)),
+	};
+	struct dentry *lower_old_dir = glockfs_lower_dentry(old_dentry->d_parent);
+	struct dentry *lower_new_dir = glockfs_lower_dentry(new_dentry->d_parent);
+	struct dentry *lower_old = glockfs_lower_dentry(old_dentry);
+	struct dentry *lower_new = glockfs_lower_dentry(new_dentry);
+	struct inode *target = d_inode(new_dentry);
+	struct glockfs_holder ghs[4];
+	struct dentry *trap;
+	int err;
+
+	if (flags & RENAME_WHITEOUT)
+		return -EINVAL;
+	err = glockfs_glock_nq_m(4, gls, GLOCK_DEV_MODE_EX, ghs);
+	if (err)
+		return err;
+
+	trap = lock_rename(lower_old_dir, lower_new_dir);
+	dget(lower_new);
+	err = -EINVAL;
+	if (lower_old->d_parent != lower_old_dir ||
+	    lower_new->d_parent != lower_new_dir)
+		goto out_unlock;
+	if (d_unhashed(lower_old) || d_unhashed(lower_new))
+		goto out_unlock;
+	if (trap == lower_old)	/* source is an ancestor of the target */
+		goto out_unlock;
+	if (trap == lower_new) {	/* target is an ancestor of the source */
+		err = -ENOTEMPTY;
+		goto out_unlock;
+	}
+	err = glockfs_do_rename(d_inode(lower_old_dir), lower_old,
+				d_inode(lower_new_dir), lower_new, flags);
+	if (err)
+		goto out_unlock;
+	if (target && !(flags & RENAME_EXCHANGE)) {
+		if (S_ISDIR(target->i_mode))
+			clear_nlink(target);
+		else
+			drop_nlink(target);
+	}
+	fsstack_copy_attr_all(new_dir, d_inode(lower_new_dir));
+	if (new_dir != old_dir)
+		fsstack_copy_attr_all(old_dir, d_inode(lower_old_dir));
+out_unlock:
+	dput(lower_new);
+	unlock_rename(lower_old_dir, lower_new_dir);
+	glockfs_glock_dq_m(4, ghs);
+	return err;
+}
+
+static int glockfs_getattr(struct user_namespace *ns, const struct path *path,
+			   struct kstat *stat, u32 request_mask,
+			   unsigned int flags)
+{
+	struct inode *inode = d_inode(path->dentry);
+	struct glockfs_holder gh;
+	int err;
+
+	err = glockfs_glock_nq(GL(inode), GLOCK_DEV_MODE_SH, &gh);
+	if (err)
+		return err;
+	generic_fillattr(&init_user_ns, inode, stat);
+	stat->blocks = max_t(u64, glockfs_lower_inode(inode)->i_blocks,
+			     (i_size_read(inode) + 511) >> 9);
+	glockfs_glock_dq(&gh);
+	return 0;
+}
+
+static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
+			   struct iattr *ia)
+{
+	struct dentry *lower_dentry = glockfs_lower_dentry(dentry);
+	struct inode *inode = d_inode(dentry);
+	struct inode *lower = glockfs_lower_inode(inode);
+	struct iattr lower_ia = *ia;
+	struct glockfs_holder gh;
+	int err;
+
+	err = setattr_prepare(&init_user_ns, dentry, ia);
+	if (err)
+		return err;
+	err = glockfs_glock_nq(GL(inode), GLOCK_DEV_MODE_EX, &gh);
+	if (err)
+		return err;
+	if (ia->ia_valid & ATTR_SIZE) {
+		/* The lower file must hold everything below the old size. */
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (err)
+			goto out_dq;
+	}
+	lower_ia.ia_valid &= ~ATTR_FILE;
+	if (lower_ia.ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
+		lower_ia.ia_valid &= ~ATTR_MODE;
+
+	inode_lock(lower);
+	err = glockfs_do_setattr(lower_dentry, &lower_ia);
+	inode_unlock(lower);
+	if (err)
+		goto out_dq;
+	if (ia->ia_valid & ATTR_SIZE)
+		truncate_setsize(inode, ia->ia_size);
+	fsstack_copy_attr_all(inode, lower);
+out_dq:
+	glockfs_glock_dq(&gh);
+	return err;
+}
+
+static const char *glockfs_get_link(struct dentry *dentry,
+				    struct inode *inode,
+				    struct delayed_call *done)
+{
+	if (!dentry)
+		return ERR_PTR(-ECHILD);
+	return vfs_get_link(glockfs_lower_dentry(dentry), done);
+}
+
+const struct inode_operations glockfs_dir_iops = {
+	.lookup		= glockfs_lookup,
+	.create		= glockfs_create,
+	.mkdir		= glockfs_mkdir,
+	.symlink	= glockfs_symlink,
+	.unlink		= glockfs_unlink,
+	.rmdir		= glockfs_rmdir,
+	.rename		= glockfs_rename,
+	.getattr	= glockfs_getattr,
+	.setattr	= glockfs_setattr,
+};
+
+const struct inode_operations glockfs_file_iops = {
+	.getattr	= glockfs_getattr,
+	.setattr	= glockfs_setattr,
+};
+
+const struct inode_operations glockfs_symlink_iops = {
+	.get_link	= glockfs_get_link,
+	.getattr	= glockfs_getattr,
+	.setattr	= glockfs_setattr,
+};

@@ -1,0 +1,161 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# kmod-guest.sh: /init of the kmod-single.sh guest (busybox initramfs).
+# Loads glockfs.ko, runs the checks below against the single-node test
+# agent, writes the number of failures to /results/rc and powers off.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mount -t tmpfs tmp /tmp
+mount -t debugfs debugfs /sys/kernel/debug
+for m in $(cat /modules.order); do
+	insmod "/lib/modules/$m.ko" || echo "insmod $m failed"
+done
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 results /results
+mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,msize=262144,ro \
+	hostroot /host
+
+fails=0
+ok() { echo "ok   $*"; }
+bad() { echo "FAIL $*"; fails=$((fails + 1)); }
+t() {	# t DESCRIPTION COMMAND...: COMMAND must succeed
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else bad "$d"; fi
+}
+tn() {	# tn DESCRIPTION COMMAND...: COMMAND must fail
+	d=$1
+	shift
+	if "$@" 2>/dev/null; then bad "$d (succeeded)"; else ok "$d"; fi
+}
+same() { [ "$1" = "$2" ] || { echo "  got '$1', want '$2'"; return 1; }; }
+settled() {	# settled LOCKSPACE: no demote queued or running (10 s at most)
+	i=0
+	while grep -q '^G: .* f:[^ ]*[dD]' "/sys/kernel/debug/glockfs/$1/glocks"; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.1
+	done
+}
+
+agent_start() {
+	/glock-test-agent -p /tmp/agent.pid "$@" 2>>/tmp/agent.log &
+	sleep 0.3
+}
+agent_stop() {	# agent_stop SIGNAL
+	kill "-$1" "$(cat /tmp/agent.pid)"
+	sleep 0.3
+}
+
+io_checks() {	# io_checks LOWER
+	lower=$1
+	g=/mnt/g
+	t "mount over $lower" mount -t glockfs -o lockspace=ls1 "$lower" $g || return
+	t "create+write" sh -c "echo hello > $g/a"
+	t "read back" same "$(cat $g/a)" hello
+	dd if=/dev/urandom of=/tmp/rand bs=64k count=16 2>/dev/null
+	t "copy 1 MiB in" cp /tmp/rand $g/big
+	t "read 1 MiB back" cmp /tmp/rand $g/big
+	t "fsync reaches lower" sh -c "sync && cmp /tmp/rand $lower/big"
+	t "mkdir" mkdir $g/d
+	t "rename across dirs" mv $g/a $g/d/b
+	t "renamed in lower" test -f "$lower/d/b" -a ! -e "$lower/a"
+	t "old name gone" test ! -e $g/a
+	t "readdir" same "$(ls $g | tr '\n' ' ')" "big d "
+	t "readdir subdir" same "$(ls $g/d)" b
+	t "symlink" ln -s big $g/lnk
+	t "read via symlink" cmp /tmp/rand $g/lnk
+	t "truncate" truncate -s 1000 $g/big
+	t "size after truncate" same "$(stat -c %s $g/big)" 1000
+	t "lower size after truncate" same "$(stat -c %s "$lower/big")" 1000
+	t "kmod-iotest (mmap, fault-in retry, truncate, append)" /kmod-iotest $g
+	t "unlink" rm $g/d/b $g/lnk
+	t "rmdir" rmdir $g/d
+	t "rmdir in lower" test ! -e "$lower/d"
+
+	# Demote: dirty data must reach the lower file, the cache must go.
+	echo cached >$g/dem
+	cat $g/dem >/dev/null
+	agent_stop USR1
+	t "demotes done" settled ls1
+	t "demote wrote back" same "$(cat "$lower/dem")" cached
+	t "demote left the glock UN" grep -q 's:UN' /sys/kernel/debug/glockfs/ls1/glocks
+	echo "changed elsewhere" >"$lower/dem"
+	t "reread after demote sees lower change" same "$(cat $g/dem)" "changed elsewhere"
+	t "glstats" grep -q 'srttb:' /sys/kernel/debug/glockfs/ls1/glstats
+	echo "--- glocks"
+	cat /sys/kernel/debug/glockfs/ls1/glocks
+	echo "--- glstats"
+	head -5 /sys/kernel/debug/glockfs/ls1/glstats
+	rm -f $g/*
+	t "umount" umount $g
+}
+
+run() {
+	echo "=== kmod-guest: $(uname -r)"
+	t "insmod glockfs" insmod /glockfs.ko || return
+	minor=$(awk '$2 == "glock" { print $1 }' /proc/misc)
+	t "misc device registered" test -n "$minor" || return
+	# devtmpfs makes the node; without it (no udev either) make it by hand.
+	[ -c /dev/glock ] || mknod /dev/glock c 10 "$minor"
+	mkdir -p /tmp/lower /results/lower
+
+	tn "mount without agent fails" mount -t glockfs -o lockspace=ls0 /tmp/lower /mnt/g
+	t "mount without agent says why" sh -c "dmesg | grep -q 'no lock agent'"
+	t "mount without lockspace= fails" sh -c \
+		"! mount -t glockfs /tmp/lower /mnt/g 2>/dev/null"
+	t "ABI self-test (EINVAL on malformed, EBUSY on 2nd open)" \
+		/glock-test-agent -T 2>>/tmp/agent.log
+
+	agent_start
+	io_checks /tmp/lower
+	io_checks /results/lower
+
+	# Periodic demotes under load.
+	agent_stop TERM
+	agent_start -D 20
+	t "mount with demoting agent" mount -t glockfs -o lockspace=ls1 /tmp/lower /mnt/g
+	t "iotest while demoting every 20 ms" /kmod-iotest /mnt/g
+	t "umount" umount /mnt/g
+
+	# Withdraw when the agent dies.
+	agent_stop TERM
+	agent_start
+	t "mount for withdraw" mount -t glockfs -o lockspace=ls2 /tmp/lower /mnt/g
+	echo before >/mnt/g/w
+	sync
+	exec 3</mnt/g/w
+	agent_stop KILL
+	t "withdraw logged" sh -c "dmesg | grep -q 'ls2: withdrawn'"
+	tn "read after withdraw fails" cat /mnt/g/w
+	tn "write after withdraw fails" sh -c "echo x > /mnt/g/w"
+	tn "stat after withdraw fails" stat /mnt/g/w
+	exec 3<&-
+	t "umount after withdraw" umount /mnt/g
+	agent_start
+	t "mount with a new agent" mount -t glockfs -o lockspace=ls2 /tmp/lower /mnt/g
+	t "data from before the withdraw" same "$(cat /mnt/g/w)" before
+	t "umount" umount /mnt/g
+	agent_stop TERM
+
+	t "rmmod glockfs" rmmod glockfs
+	if dmesg | grep -E 'WARNING|BUG|Oops|Call Trace|general protection'; then
+		bad "kernel log has warnings"
+	else
+		ok "kernel log clean"
+	fi
+	echo "--- agent log"
+	cat /tmp/agent.log
+}
+
+run >/results/guest.log 2>&1
+echo "failures: $fails" >>/results/guest.log
+dmesg >/results/dmesg.txt
+echo $fails >/results/rc
+sync
+umount /results
+poweroff -f
