@@ -142,7 +142,6 @@ struct glockd_cluster {
 	 * Only used to pick the fencer while the local node is synced.
 	 */
 	uint32_t members[GLOCK_NODES_MAX];
-	bool member_synced[GLOCK_NODES_MAX];
 	size_t n_members;
 
 	struct fence_job fence[FENCE_JOBS_MAX];
@@ -272,6 +271,7 @@ static void queue_hello(struct glockd_cluster *c)
 
 	in.u.hello.node = c->gd->local_node;
 	in.u.hello.synced = glock_engine_synced(c->gd->engine);
+	in.u.hello.config_id = glock_engine_config_id(c->gd->engine);
 	queue_control(c, &in);
 }
 
@@ -281,6 +281,7 @@ static void queue_quorum(struct glockd_cluster *c, bool quorate)
 
 	in.u.quorum.from = c->gd->local_node;
 	in.u.quorum.quorate = quorate;
+	in.u.quorum.config_id = glock_engine_config_id(c->gd->engine);
 	queue_control(c, &in);
 }
 
@@ -463,14 +464,6 @@ static void sendq_flush(struct glockd_cluster *c)
 
 /* ---- applying inputs ---- */
 
-static void mirror_set_all(struct glockd_cluster *c, bool synced)
-{
-	size_t i;
-
-	for (i = 0; i < c->n_members; i++)
-		c->member_synced[i] = synced;
-}
-
 static int snapshot_chunk(void *ctx, const uint8_t *buf, size_t len)
 {
 	return sq_push_raw(ctx, buf, len);
@@ -502,7 +495,6 @@ static void snapshot_send(struct glockd_cluster *c)
 static void after_apply(struct glockd_cluster *c)
 {
 	if (c->sync_event) {
-		mirror_set_all(c, c->sync_event > 0);
 		c->sync_event = 0;
 	}
 	if (c->snapshot_due)
@@ -528,8 +520,7 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
 	}
-	if (in->kind == GLOCK_IN_SNAPSHOT_END && !err) {
-		mirror_set_all(c, true); /* everyone holds the table now */
+	if (in->kind == GLOCK_IN_SNAPSHOT_END && !err) { /* everyone holds the table now */
 		c->fence_check_due = true;
 	}
 	if (in->kind == GLOCK_IN_FENCED) {
@@ -632,8 +623,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 			   const struct cpg_address *joined_list, size_t n_joined)
 {
 	struct glockd_cluster *c = cpg_cluster(handle);
-	uint32_t nodes[GLOCK_NODES_MAX];
-	bool synced[GLOCK_NODES_MAX];
+	uint32_t nodes[GLOCK_NODES_MAX], without[GLOCK_NODES_MAX];
 	struct glock_input in = { .kind = GLOCK_IN_CONFCHG };
 	size_t n = 0, i, k;
 	bool self = false;
@@ -672,21 +662,37 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 		return;
 	}
 	qsort(nodes, n, sizeof(nodes[0]), uint32_cmp);
-
-	/* Survivors keep their synced state; joiners have no table yet. */
-	for (i = 0; i < n; i++) {
-		synced[i] = false;
-		for (k = 0; k < c->n_members; k++)
-			if (c->members[k] == nodes[i])
-				synced[i] = c->member_synced[k];
-	}
 	memcpy(c->members, nodes, n * sizeof(nodes[0]));
-	memcpy(c->member_synced, synced, n * sizeof(synced[0]));
 	c->n_members = n;
+	glockd_engine_clock(c->gd);
+
+	/*
+	 * Problem scenario: glockd on node 3 dies and restarts between two
+	 * deliveries; one change lists node 3 as left and joined, and the
+	 * member set looks unchanged.  The old incarnation's grants must
+	 * still expire, so the engine first sees the membership without it.
+	 */
+	k = 0;
+	for (i = 0; i < n; i++) {
+		size_t j;
+		bool restarted = false;
+
+		for (j = 0; j < n_left; j++)
+			if (left_list[j].nodeid == nodes[i])
+				restarted = true;
+		if (!restarted || nodes[i] == c->gd->local_node)
+			without[k++] = nodes[i];
+	}
+	if (k < n && k > 0) {
+		in.u.confchg.n_members = k;
+		in.u.confchg.members = without;
+		err = glock_engine_apply(c->gd->engine, &in);
+		if (!err)
+			after_apply(c);
+	}
 
 	in.u.confchg.n_members = n;
 	in.u.confchg.members = nodes;
-	glockd_engine_clock(c->gd);
 	err = glock_engine_apply(c->gd->engine, &in);
 	if (err) {
 		/* Our table would now differ from everyone's: start over, empty. */
@@ -750,7 +756,7 @@ static bool local_is_fencer(const struct glockd_cluster *c)
 	if (!glock_engine_synced(c->gd->engine))
 		return false;
 	for (i = 0; i < c->n_members; i++)
-		if (c->member_synced[i])
+		if (glock_engine_member_synced(c->gd->engine, c->members[i]))
 			return c->members[i] == c->gd->local_node;
 	return false;
 }

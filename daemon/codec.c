@@ -433,6 +433,8 @@ static int input_to_wire(struct enc *e, const struct glock_input *in, struct ite
 		st->u.quorum.from = in->u.quorum.from;
 		st->u.quorum.has_quorate = true;
 		st->u.quorum.quorate = in->u.quorum.quorate;
+		st->u.quorum.has_config_id = true;
+		st->u.quorum.config_id = in->u.quorum.config_id;
 		st->item.item_case = GLOCKWIRE__GLOCK_ITEM__ITEM_QUORUM;
 		st->item.quorum = &st->u.quorum;
 		return 0;
@@ -442,6 +444,8 @@ static int input_to_wire(struct enc *e, const struct glock_input *in, struct ite
 		st->u.hello.node = in->u.hello.node;
 		st->u.hello.has_synced = true;
 		st->u.hello.synced = in->u.hello.synced;
+		st->u.hello.has_config_id = true;
+		st->u.hello.config_id = in->u.hello.config_id;
 		st->item.item_case = GLOCKWIRE__GLOCK_ITEM__ITEM_HELLO;
 		st->item.hello = &st->u.hello;
 		return 0;
@@ -826,6 +830,7 @@ static int item_from_wire(struct dec *d, const Glockwire__GlockItem *w, struct g
 			return ITEM_BAD;
 		in->u.quorum.from = w->quorum->from;
 		in->u.quorum.quorate = w->quorum->quorate;
+		in->u.quorum.config_id = w->quorum->config_id;
 		return 0;
 	case GLOCKWIRE__GLOCK_ITEM__ITEM_HELLO:
 		in->kind = GLOCK_IN_HELLO;
@@ -836,6 +841,7 @@ static int item_from_wire(struct dec *d, const Glockwire__GlockItem *w, struct g
 			return ITEM_BAD;
 		in->u.hello.node = w->hello->node;
 		in->u.hello.synced = w->hello->synced;
+		in->u.hello.config_id = w->hello->config_id;
 		return 0;
 	case GLOCKWIRE__GLOCK_ITEM__ITEM_FENCED:
 		/* About another node: whoever fenced it says so. */

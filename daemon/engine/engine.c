@@ -69,6 +69,7 @@ struct glock_engine {
 
 	uint32_t members[GLOCK_NODES_MAX]; /* sorted */
 	size_t n_members;
+	uint64_t config_id;
 	bool member_synced[GLOCK_NODES_MAX];
 	bool member_hello[GLOCK_NODES_MAX];
 	bool member_joined[GLOCK_NODES_MAX]; /* joined in the current configuration */
@@ -92,6 +93,8 @@ struct glock_engine {
 	size_t cap_buffered;
 
 	uint64_t now_us;
+	struct glock **delayed; /* glocks with a delayed local demote, unordered */
+	size_t n_delayed, cap_delayed;
 };
 
 static const bool mode_compat[GLOCK_MODE_COUNT][GLOCK_MODE_COUNT] = {
@@ -131,6 +134,7 @@ const char *glock_engine_strerror(int err)
 	case -EBUSY: return "a conversion is pending: cancel it first";
 	case -EALREADY: return "already held in that mode";
 	case -EPROTO: return "snapshot input out of sequence";
+	case -ESTALE: return "message from an earlier configuration";
 	case -ENOMEM: return "out of memory";
 	}
 	return "unknown error";
@@ -269,8 +273,30 @@ static void glock_destroy(struct glock *gl)
 	free(gl);
 }
 
+static void delayed_forget(struct glock_engine *eng, struct glock *gl)
+{
+	size_t i;
+
+	for (i = 0; i < eng->n_delayed; i++) {
+		if (eng->delayed[i] == gl) {
+			eng->delayed[i] = eng->delayed[--eng->n_delayed];
+			return;
+		}
+	}
+}
+
+static void delay_cancel(struct glock_engine *eng, struct glock *gl)
+{
+	if (gl->local_demote_delayed) {
+		gl->local_demote_delayed = false;
+		delayed_forget(eng, gl);
+	}
+}
+
 static void glock_unlink(struct glock_engine *eng, struct glock *gl)
 {
+	if (gl->local_demote_delayed)
+		delayed_forget(eng, gl);
 	struct glock **pp = &eng->buckets[gl->hash & (eng->n_buckets - 1)];
 
 	while (*pp != gl)
@@ -363,7 +389,7 @@ static void emit_grant(struct glock_engine *eng, struct glock *gl, uint64_t req_
 	};
 
 	gl->local_granted_us = eng->now_us;
-	gl->local_demote_delayed = false;
+	delay_cancel(eng, gl);
 	emit(eng, &out);
 }
 
@@ -396,6 +422,12 @@ static void local_demote(struct glock_engine *eng, struct glock *gl, enum glock_
 	struct glock_output out = { .kind = GLOCK_OUT_DEMOTE, .name = &gl->name, .mode = target };
 
 	if (eng->now_us < due) {
+		if (!gl->local_demote_delayed &&
+		    reserve((void **)&eng->delayed, &eng->cap_delayed, eng->n_delayed + 1,
+			    sizeof(*eng->delayed)) == 0)
+			eng->delayed[eng->n_delayed++] = gl;
+		else if (!gl->local_demote_delayed)
+			goto send_now; /* no memory to wait: demote at once */
 		gl->hold_us += eng->cfg.hold_incr_us;
 		if (gl->hold_us > eng->cfg.hold_max_us)
 			gl->hold_us = eng->cfg.hold_max_us;
@@ -408,7 +440,8 @@ static void local_demote(struct glock_engine *eng, struct glock *gl, enum glock_
 		gl->hold_us -= eng->cfg.hold_decr_us;
 	else
 		gl->hold_us = eng->cfg.hold_min_us;
-	gl->local_demote_delayed = false;
+send_now:
+	delay_cancel(eng, gl);
 	emit(eng, &out);
 }
 
@@ -786,7 +819,7 @@ static int op_release(struct glock_engine *eng, const struct glock_op *op)
 		memcpy(gl->lvb, op->lvb, GLOCK_LVB_LEN);
 	holder_remove(gl, h);
 	if (op->node == eng->cfg.local_node)
-		gl->local_demote_delayed = false;
+		delay_cancel(eng, gl);
 	glock_process(eng, gl);
 	glock_put_if_idle(eng, gl);
 	return 0;
@@ -872,6 +905,7 @@ static void table_clear(struct glock_engine *eng, bool report_local)
 		eng->buckets[j] = NULL;
 	}
 	eng->n_glocks = 0;
+	eng->n_delayed = 0;
 	free(eng->departed);
 	eng->departed = NULL;
 	eng->n_departed = 0;
@@ -1001,6 +1035,19 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 	emit_simple(eng, GLOCK_OUT_NEED_FENCE, node);
 }
 
+/* FNV-1a over the sorted member list; never 0 for a non-empty list. */
+static uint64_t config_hash(const uint32_t *members, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	size_t i;
+	int b;
+
+	for (i = 0; i < n; i++)
+		for (b = 0; b < 4; b++)
+			h = (h ^ ((members[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+	return h ? h : 1;
+}
+
 static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 {
 	uint32_t next[GLOCK_NODES_MAX];
@@ -1051,6 +1098,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 		next_synced[i] = old >= 0 && eng->member_synced[old];
 	}
 	memcpy(eng->members, next, n * sizeof(*next));
+	eng->config_id = config_hash(next, n);
 	memcpy(eng->member_synced, next_synced, sizeof(next_synced));
 	memcpy(eng->member_joined, next_joined, sizeof(next_joined));
 	memset(eng->member_hello, 0, sizeof(eng->member_hello));
@@ -1121,6 +1169,8 @@ static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 
 	if (in->u.hello.node == GLOCK_NODEID_NONE || idx < 0)
 		return -ESRCH;
+	if (in->u.hello.config_id != eng->config_id)
+		return -ESTALE;
 	if (eng->member_hello[idx])
 		return -EALREADY;
 	eng->member_hello[idx] = true;
@@ -1137,6 +1187,8 @@ static int apply_quorum(struct glock_engine *eng, const struct glock_input *in)
 
 	if (in->u.quorum.from == GLOCK_NODEID_NONE || idx < 0)
 		return -ESRCH;
+	if (in->u.quorum.config_id != eng->config_id)
+		return -ESTALE; /* a verdict on another membership says nothing here */
 	if (!in->u.quorum.quorate) {
 		/* A newcomer's votequorum may lag; only a synced member can sink us. */
 		if (!eng->member_synced[idx])
@@ -1442,31 +1494,35 @@ static int buffer_input(struct glock_engine *eng, const struct glock_input *in)
 	return 0;
 }
 
+/* Sends the local demotes whose hold time has passed, in name order. */
 static int apply_tick(struct glock_engine *eng, uint64_t now_us)
 {
-	size_t n, i;
-	int err;
-	struct glock **v;
+	struct glock **due;
+	size_t i, n = 0;
 
 	if (now_us < eng->now_us)
 		return -EINVAL;
 	eng->now_us = now_us;
-	v = glocks_sorted(eng, &n, &err);
-	if (err)
-		return err;
+	if (!eng->n_delayed)
+		return 0;
+	due = malloc(eng->n_delayed * sizeof(*due));
+	if (!due)
+		return -ENOMEM;
+	for (i = 0; i < eng->n_delayed; i++)
+		if (now_us >= eng->delayed[i]->local_demote_due_us)
+			due[n++] = eng->delayed[i];
+	qsort(due, n, sizeof(*due), glock_ptr_compare);
 	for (i = 0; i < n; i++) {
-		struct glock *gl = v[i];
-		struct glock_output out = { .kind = GLOCK_OUT_DEMOTE, .name = &gl->name };
+		struct glock *gl = due[i];
+		struct glock_output out = {
+			.kind = GLOCK_OUT_DEMOTE, .name = &gl->name, .mode = gl->local_demote_target,
+		};
 
-		if (!gl->local_demote_delayed || now_us < gl->local_demote_due_us)
-			continue;
-		gl->local_demote_delayed = false;
-		if (!holder_find(gl, eng->cfg.local_node))
-			continue;
-		out.mode = gl->local_demote_target;
-		emit(eng, &out);
+		delay_cancel(eng, gl);
+		if (holder_find(gl, eng->cfg.local_node))
+			emit(eng, &out);
 	}
-	free(v);
+	free(due);
 	return 0;
 }
 
@@ -1520,6 +1576,18 @@ bool glock_engine_synced(const struct glock_engine *eng)
 bool glock_engine_quorate(const struct glock_engine *eng)
 {
 	return eng->quorate;
+}
+
+bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node)
+{
+	int idx = member_index(eng, node);
+
+	return idx >= 0 && eng->member_synced[idx];
+}
+
+uint64_t glock_engine_config_id(const struct glock_engine *eng)
+{
+	return eng->config_id;
 }
 
 size_t glock_engine_glock_count(const struct glock_engine *eng)
@@ -1644,5 +1712,6 @@ void glock_engine_free(struct glock_engine *eng)
 	table_clear(eng, false);
 	free(eng->buckets);
 	free(eng->buffered);
+	free(eng->delayed);
 	free(eng);
 }

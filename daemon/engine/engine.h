@@ -125,13 +125,21 @@ struct glock_input {
 			size_t n_members;
 			const uint32_t *members; /* any order; the engine sorts */
 		} confchg;
+		/*
+		 * HELLO and QUORUM speak of one configuration: a message sent
+		 * just before a change can be delivered after it, and must not
+		 * count there.  config_id is glock_engine_config_id() of the
+		 * sender when it sent the message; a mismatch is -ESTALE.
+		 */
 		struct {
 			uint32_t from;
 			bool quorate;
+			uint64_t config_id;
 		} quorum;
 		struct {
 			uint32_t node;
 			bool synced;
+			uint64_t config_id;
 		} hello;
 		struct {
 			uint32_t node;
@@ -216,6 +224,7 @@ void glock_engine_free(struct glock_engine *eng);
  *   -EBUSY   CONVERT or RELEASE while a conversion is pending: cancel first
  *   -EALREADY CONVERT to the mode already held
  *   -EPROTO  snapshot input out of sequence
+ *   -ESTALE  HELLO or QUORUM sent in another configuration (ignored)
  *   -ENOMEM  out of memory (the table is unchanged)
  * Every engine returns the same value for the same input, so a node may
  * reply to its local requester from it.
@@ -230,6 +239,13 @@ bool glock_mode_compatible(enum glock_mode a, enum glock_mode b);
 /* True once the engine holds the cluster's table and may accept local ops. */
 bool glock_engine_synced(const struct glock_engine *eng);
 bool glock_engine_quorate(const struct glock_engine *eng);
+/* Whether the engine counts member node as holding the cluster's table. */
+bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node);
+/*
+ * Identifies the current configuration (a hash of the member list), the
+ * same on every member; HELLO and QUORUM carry it.
+ */
+uint64_t glock_engine_config_id(const struct glock_engine *eng);
 size_t glock_engine_glock_count(const struct glock_engine *eng);
 size_t glock_engine_members(const struct glock_engine *eng, const uint32_t **members);
 

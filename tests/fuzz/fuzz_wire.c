@@ -60,7 +60,17 @@ static void on_output(void *ctx, const struct glock_output *out)
 
 static int apply_fn(void *ctx, const struct glock_input *in)
 {
-	(void)glock_engine_apply(ctx, in); /* rejections are normal here */
+	struct glock_input copy = *in;
+
+	/*
+	 * config_id 0 stands for "the current configuration", so that inputs
+	 * can reach the sync paths without guessing a 64-bit hash.
+	 */
+	if (copy.kind == GLOCK_IN_HELLO && !copy.u.hello.config_id)
+		copy.u.hello.config_id = glock_engine_config_id(ctx);
+	if (copy.kind == GLOCK_IN_QUORUM && !copy.u.quorum.config_id)
+		copy.u.quorum.config_id = glock_engine_config_id(ctx);
+	(void)glock_engine_apply(ctx, &copy); /* rejections are normal here */
 	return 0;
 }
 
@@ -84,11 +94,13 @@ static struct glock_engine *engine_setup(void)
 	in.kind = GLOCK_IN_QUORUM;
 	in.u.quorum.from = 1;
 	in.u.quorum.quorate = true;
+	in.u.quorum.config_id = glock_engine_config_id(eng);
 	check(glock_engine_apply(eng, &in) == 0, "setup quorum");
 	for (i = 1; i <= 3; i++) {
 		memset(&in, 0, sizeof(in));
 		in.kind = GLOCK_IN_HELLO;
 		in.u.hello.node = i;
+		in.u.hello.config_id = glock_engine_config_id(eng);
 		check(glock_engine_apply(eng, &in) == 0, "setup hello");
 	}
 	check(glock_engine_synced(eng), "setup synced");

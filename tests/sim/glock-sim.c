@@ -479,9 +479,11 @@ static void confchg(int p)
 			continue;
 		h.u.hello.node = nd->id;
 		h.u.hello.synced = glock_engine_synced(nd->eng);
+		h.u.hello.config_id = glock_engine_config_id(nd->eng);
 		bus_send(nd, &h);
 		qm.u.quorum.from = nd->id;
 		qm.u.quorum.quorate = part_quorate(p);
+		qm.u.quorum.config_id = glock_engine_config_id(nd->eng);
 		bus_send(nd, &qm);
 	}
 }

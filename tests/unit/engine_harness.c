@@ -332,6 +332,17 @@ int h_confchg(struct h_cluster *c, size_t n, const uint32_t *members)
 	return h_apply(c, &in);
 }
 
+/* The configuration every active engine is in: what a sender stamps. */
+uint64_t h_config_id(const struct h_cluster *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->node[i].active)
+			return glock_engine_config_id(c->node[i].eng);
+	return 0;
+}
+
 int h_quorum(struct h_cluster *c, uint32_t from, bool quorate)
 {
 	struct glock_input in;
@@ -340,6 +351,7 @@ int h_quorum(struct h_cluster *c, uint32_t from, bool quorate)
 	in.kind = GLOCK_IN_QUORUM;
 	in.u.quorum.from = from;
 	in.u.quorum.quorate = quorate;
+	in.u.quorum.config_id = h_config_id(c);
 	return h_apply(c, &in);
 }
 
@@ -351,6 +363,7 @@ int h_hello(struct h_cluster *c, uint32_t node, bool synced)
 	in.kind = GLOCK_IN_HELLO;
 	in.u.hello.node = node;
 	in.u.hello.synced = synced;
+	in.u.hello.config_id = h_config_id(c);
 	return h_apply(c, &in);
 }
 

@@ -110,6 +110,7 @@ int h_release_lvb(struct h_cluster *c, uint32_t node, uint64_t number, const uin
 int h_cancel(struct h_cluster *c, uint32_t node, uint64_t req, uint64_t number);
 struct glock_input h_confchg_in(size_t n, const uint32_t *members);
 int h_confchg(struct h_cluster *c, size_t n, const uint32_t *members);
+uint64_t h_config_id(const struct h_cluster *c);
 int h_quorum(struct h_cluster *c, uint32_t from, bool quorate);
 int h_hello(struct h_cluster *c, uint32_t node, bool synced);
 int h_fenced(struct h_cluster *c, uint32_t node);

@@ -127,10 +127,12 @@ static void assert_input_equal(const struct glock_input *a, const struct glock_i
 	case GLOCK_IN_QUORUM:
 		assert_int_equal(a->u.quorum.from, b->u.quorum.from);
 		assert_int_equal(a->u.quorum.quorate, b->u.quorum.quorate);
+		assert_true(a->u.quorum.config_id == b->u.quorum.config_id);
 		break;
 	case GLOCK_IN_HELLO:
 		assert_int_equal(a->u.hello.node, b->u.hello.node);
 		assert_int_equal(a->u.hello.synced, b->u.hello.synced);
+		assert_true(a->u.hello.config_id == b->u.hello.config_id);
 		break;
 	case GLOCK_IN_FENCED:
 	case GLOCK_IN_RECOVERY_DONE:
@@ -188,10 +190,12 @@ static struct glock_input make_simple(enum glock_input_kind kind, uint32_t node,
 	case GLOCK_IN_QUORUM:
 		in.u.quorum.from = node;
 		in.u.quorum.quorate = flag;
+		in.u.quorum.config_id = 0x1234567890abcdefull;
 		break;
 	case GLOCK_IN_HELLO:
 		in.u.hello.node = node;
 		in.u.hello.synced = flag;
+		in.u.hello.config_id = 0xfedcba0987654321ull;
 		break;
 	default:
 		in.u.departed.node = node;
@@ -1101,9 +1105,11 @@ static void sync_up(struct glock_engine *eng, const uint32_t *members, size_t n,
 
 	confchg(eng, members, n);
 	in = make_simple(GLOCK_IN_QUORUM, members[0], true);
+	in.u.quorum.config_id = glock_engine_config_id(eng);
 	apply_ok(eng, &in);
 	for (i = 0; i < n; i++) {
 		in = make_simple(GLOCK_IN_HELLO, members[i], synced[i]);
+		in.u.hello.config_id = glock_engine_config_id(eng);
 		apply_ok(eng, &in);
 	}
 }
@@ -1199,9 +1205,11 @@ static void test_snapshot_rebuilds_identical_table(void **state)
 	op_ok(a, GLOCK_OP_LOCK, 2, 103, 200, GLOCK_MODE_EX);    /* waits on 3's SH */
 	confchg(a, after, 3);                                  /* 3 departs, 4 joins */
 	in = make_simple(GLOCK_IN_QUORUM, 1, true);
+	in.u.quorum.config_id = glock_engine_config_id(a);
 	apply_ok(a, &in);
 	for (i = 0; i < 3; i++) {
 		in = make_simple(GLOCK_IN_HELLO, after[i], joiner[i]);
+		in.u.hello.config_id = glock_engine_config_id(a);
 		apply_ok(a, &in);
 	}
 	assert_true(glock_engine_synced(a));

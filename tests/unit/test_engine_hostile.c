@@ -369,8 +369,30 @@ static void test_hello_twice_is_ealready(void **state)
 	in.kind = GLOCK_IN_HELLO;
 	in.u.hello.node = 2;
 	in.u.hello.synced = false;
+	in.u.hello.config_id = h_config_id(c);
 	expect_refused(c, &in, -EALREADY);
 	assert_true(glock_engine_synced(h_eng(c, 2)));
+}
+
+static void test_hello_and_quorum_of_another_configuration_are_estale(void **state)
+{
+	struct h_cluster *c = *state;
+	struct glock_input in;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = GLOCK_IN_HELLO;
+	in.u.hello.node = 2;
+	in.u.hello.synced = false;
+	in.u.hello.config_id = h_config_id(c) + 1;
+	expect_refused(c, &in, -ESTALE);
+	memset(&in, 0, sizeof(in));
+	in.kind = GLOCK_IN_QUORUM;
+	in.u.quorum.from = 2;
+	in.u.quorum.quorate = false; /* would drop every table if it counted */
+	in.u.quorum.config_id = h_config_id(c) + 1;
+	expect_refused(c, &in, -ESTALE);
+	assert_true(glock_engine_synced(h_eng(c, 1)));
+	assert_true(glock_engine_quorate(h_eng(c, 1)));
 }
 
 static void test_quorum_from_non_member_is_esrch(void **state)
@@ -793,6 +815,7 @@ int main(void)
 		T(test_confchg_with_too_many_members_is_einval),
 		T(test_hello_from_non_member_is_esrch),
 		T(test_hello_twice_is_ealready),
+		T(test_hello_and_quorum_of_another_configuration_are_estale),
 		T(test_quorum_from_non_member_is_esrch),
 		T(test_fenced_or_recovery_done_for_unknown_node_is_refused),
 		T(test_tick_going_backwards_is_einval),

@@ -594,6 +594,7 @@ static void test_node_without_quorum_true_after_departure_drops_table_at_next_co
 	hello.kind = GLOCK_IN_HELLO;
 	hello.u.hello.node = 3;
 	hello.u.hello.synced = true;
+	hello.u.hello.config_id = glock_engine_config_id(h_eng(c, 3));
 	assert_int_equal(h_apply_to(c, 3, &hello), 0);
 	assert_true(glock_engine_synced(h_eng(c, 3)));
 	assert_int_equal(h_count(c, 3, GLOCK_OUT_LOST), 0);
