@@ -660,12 +660,12 @@ void glock__agent_set_lru_max(struct glock__agent *ag, size_t lru_max)
 	ag->lru_max = lru_max;
 }
 
+static void for_all(struct glock__agent *ag, void (*fn)(struct glock__agent *, struct agl *));
+
 void glock__agent_free(struct glock__agent *ag)
 {
 	struct glock__agent_client *cl, *cln;
 	struct holder *h, *hn;
-	qb_map_iter_t *it;
-	void *v;
 
 	if (!ag)
 		return;
@@ -675,20 +675,7 @@ void glock__agent_free(struct glock__agent *ag)
 		qb_list_del(&cl->list);
 		free(cl);
 	}
-	/* Collect first: removing while iterating a qb_map is not allowed. */
-	while (ag->n_glocks) {
-		struct agl *gl = NULL;
-
-		it = qb_map_iter_create(ag->glocks);
-		if (!it)
-			break;
-		if (qb_map_iter_next(it, &v))
-			gl = v;
-		qb_map_iter_free(it);
-		if (!gl)
-			break;
-		agl_destroy(ag, gl);
-	}
+	for_all(ag, agl_destroy);
 	qb_map_destroy(ag->glocks);
 	free(ag);
 }
@@ -1079,8 +1066,14 @@ static void for_all(struct glock__agent *ag, void (*fn)(struct glock__agent *, s
 		free(v);
 		return;
 	}
-	while (n < cap && qb_map_iter_next(it, &p))
-		v[n++] = p;
+	/*
+	 * Iterate to the end: libqb 2.0.6's hashtable iterator, freed
+	 * mid-way, keeps a reference on its node, which then leaks when
+	 * removed (seen with valgrind).
+	 */
+	while (qb_map_iter_next(it, &p))
+		if (n < cap)
+			v[n++] = p;
 	qb_map_iter_free(it);
 	for (i = 0; i < n; i++)
 		fn(ag, v[i]);
@@ -1250,8 +1243,9 @@ int glock__agent_foreach(struct glock__agent *ag, glock__agent_info_fn fn, void 
 
 	if (!it)
 		return -ENOMEM;
-	while (!ret && qb_map_iter_next(it, &p))
-		ret = info_call(p, fn, ctx);
+	while (qb_map_iter_next(it, &p)) /* to the end: see for_all() */
+		if (!ret)
+			ret = info_call(p, fn, ctx);
 	qb_map_iter_free(it);
 	return ret;
 }

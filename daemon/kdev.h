@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * kdev.c: glockd's /dev/glock bridge.  The kernel (glockfs.ko) is one more
+ * client of the node's lock agent, next to the libqb IPC connections; its
+ * requests come as fixed 144-byte records (include/glock/glock_dev.h).
+ *
+ * ipc.c wires it in: glockd_kdev_start() after the agent core exists,
+ * glockd_kdev_stop() before it is freed, and agent events whose owner is
+ * the kernel go to glockd_kdev_event() instead of an IPC connection.
+ */
+#ifndef GLOCKD_KDEV_H
+#define GLOCKD_KDEV_H
+
+#include <stdbool.h>
+
+#include "agent.h"
+#include "glockd.h"
+
+/*
+ * Opens gd->cfg->dev_path and serves the kernel on gd->loop.  A missing
+ * device (or an empty dev_path) only disables kernel clients; so does a
+ * device that cannot be opened, with an error logged.  Returns 0, or
+ * -ENOMEM.
+ */
+int glockd_kdev_start(struct glockd *gd, struct glock__agent *core);
+/* Closes the device (every kernel mount withdraws) and drops the kernel's holders. */
+void glockd_kdev_stop(struct glockd *gd);
+/* Is owner (as given to glock__agent_client_new) the kernel? */
+bool glockd_kdev_is_owner(const struct glockd *gd, const void *owner);
+/* An agent event for one of the kernel's holders. */
+void glockd_kdev_event(struct glockd *gd, const struct glock__agent_event *ev);
+
+#endif /* GLOCKD_KDEV_H */
