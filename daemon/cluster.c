@@ -1382,8 +1382,6 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
 {
 	struct glockd_cluster *c = gd->cluster;
 	struct glock_input in = { .kind = GLOCK_IN_OP };
-	uint8_t *buf;
-	size_t len;
 	int r;
 
 	if (!op)
@@ -1394,12 +1392,10 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
 		return -EINVAL;
 	if (c->sq_ops >= gd->cfg->send_queue_max)
 		return -EAGAIN;
-	in.u.op = *op;
 	/* Validate before use: an op the encoder refuses never enters the queue. */
-	r = glock_codec_encode(gd->local_node, &in, 1, &buf, &len);
-	if (r)
-		return r;
-	free(buf);
+	if (!glock_codec_op_encodable(op))
+		return -EINVAL;
+	in.u.op = *op;
 	r = sq_push_item(c, &in);
 	if (r)
 		return r;

@@ -253,6 +253,13 @@ static int name_to_wire(const struct glock_name *name, Glockwire__Name *w)
 	return 0;
 }
 
+bool glock_codec_op_encodable(const struct glock_op *op)
+{
+	return op_kind_valid(op->kind) && mode_valid(op->mode) && flags_valid(op->flags) &&
+	       lockspace_valid((const uint8_t *)op->name.lockspace,
+			       strnlen(op->name.lockspace, GLOCK_LOCKSPACE_MAX));
+}
+
 static int op_to_wire(const struct glock_op *op, struct item_store *st)
 {
 	Glockwire__Op *w = &st->u.op;

@@ -93,6 +93,9 @@ int glock_codec_encode_snapshot(const struct glock_engine *eng, uint32_t donor,
  * -ENOTCONN (not synced), -EPERM/-EACCES have their own status, and any
  * other errno is INTERNAL.
  */
+/* Whether glock_codec_encode() would take this op: the same checks, no packing. */
+bool glock_codec_op_encodable(const struct glock_op *op);
+
 int glock_codec_status_from_errno(int err);
 int glock_codec_status_from_deny(enum glock_deny_reason reason);
 /* "OK", "INVALID", ...; "UNRECOGNISED" for a value not in the enum. */

@@ -73,7 +73,7 @@ static void gl_run(struct glockfs_glock *gl)
 	list_for_each_entry_safe(gh, tmp, &gl->gl_waiters, gh_list) {
 		if (!mode_covers(gl->gl_state, gh->gh_mode))
 			break;
-		list_del_init(&gh->gh_list);
+		list_move_tail(&gh->gh_list, &gl->gl_granted);
 		gh->gh_granted = true;
 		gl->gl_holders++;
 	}
@@ -279,6 +279,7 @@ void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
 	gl->gl_state = GLOCK_DEV_MODE_UN;
 	spin_lock_init(&gl->gl_lock);
 	INIT_LIST_HEAD(&gl->gl_waiters);
+	INIT_LIST_HEAD(&gl->gl_granted);
 	init_waitqueue_head(&gl->gl_wq);
 	INIT_WORK(&gl->gl_work, gl_work);
 	mutex_init(&gl->gl_refresh_mutex);
@@ -439,8 +440,7 @@ int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 	if (err) {
 		if (gh->gh_granted)
 			gl->gl_holders--;
-		else
-			list_del_init(&gh->gh_list);
+		list_del_init(&gh->gh_list);
 		gh->gh_granted = false;
 		gl_run(gl);
 	}
@@ -460,11 +460,45 @@ void glockfs_glock_dq(struct glockfs_holder *gh)
 
 	spin_lock(&gl->gl_lock);
 	if (!WARN_ON_ONCE(!gh->gh_granted || !gl->gl_holders)) {
+		list_del_init(&gh->gh_list);
 		gh->gh_granted = false;
 		if (!--gl->gl_holders)
 			gl_run(gl);
 	}
 	spin_unlock(&gl->gl_lock);
+}
+
+/**
+ * glockfs_glock_held_by_me - does the current task hold @gl already?
+ * @gl: the glock
+ * @mode: the mode the caller is about to ask for
+ *
+ * For the page fault handlers, which may run in a task that holds the
+ * glock itself (a copy to or from user memory under the glock with page
+ * faults enabled: fault_retry=0).  Returns 0 if the task holds no holder
+ * of @gl, 1 if one of its holders covers @mode (the caller goes on under
+ * it: asking again could queue behind a conflicting waiter that waits for
+ * this very task), -EDEADLK if it holds @gl in a mode that does not cover
+ * @mode (waiting would wait for itself).
+ */
+int glockfs_glock_held_by_me(struct glockfs_glock *gl, unsigned int mode)
+{
+	pid_t me = task_pid_nr(current);
+	struct glockfs_holder *gh;
+	int ret = 0;
+
+	spin_lock(&gl->gl_lock);
+	list_for_each_entry(gh, &gl->gl_granted, gh_list) {
+		if (gh->gh_owner != me)
+			continue;
+		if (mode_covers(gh->gh_mode, mode)) {
+			ret = 1;
+			break;
+		}
+		ret = -EDEADLK;
+	}
+	spin_unlock(&gl->gl_lock);
+	return ret;
 }
 
 static int gl_cmp(const void *a, const void *b)

@@ -4,8 +4,13 @@
  * glocks granted by the node's lock agent (glockd) over /dev/glock.
  *
  * Private header.  Lock order, outermost first:
- *   inode i_rwsem -> glock holder (glockfs_glock_nq) -> page lock
+ *   inode i_rwsem -> glock holder (glockfs_glock_nq) ->
+ *	mapping invalidate_lock -> page lock
+ *   mmap_lock -> glock holder (page faults)
  *   dev channel lock -> sbi->s_gl_lock -> gl->gl_lock
+ *
+ * No task copies to or from user memory while it holds a glock and page
+ * faults are enabled (see file.c): a fault needs a glock itself.
  */
 #ifndef _GLOCKFS_H
 #define _GLOCKFS_H
@@ -68,6 +73,7 @@ struct glockfs_glock {
 	u8 gl_req_mode;		/* mode asked for while GLF_REQ */
 	u8 gl_demote_mode;	/* target while GLF_DEMOTE */
 	unsigned int gl_holders;	/* granted local holders */
+	struct list_head gl_granted;	/* the granted holders */
 	struct list_head gl_waiters;	/* local holders not yet granted */
 	wait_queue_head_t gl_wq;
 	struct work_struct gl_work;	/* demote / release */
@@ -80,7 +86,7 @@ struct glockfs_glock {
 };
 
 struct glockfs_holder {
-	struct list_head gh_list;	/* on gl_waiters until granted */
+	struct list_head gh_list;	/* on gl_waiters, then on gl_granted */
 	struct glockfs_glock *gh_gl;
 	u8 gh_mode;
 	bool gh_granted;
@@ -93,7 +99,9 @@ struct glockfs_inode {
 	struct inode *gi_lower;		/* its inode */
 	struct file *gi_lower_file;	/* regular files, opened on first open */
 	struct file *gi_lower_file_ro;	/* replaced by a read-write one */
-	struct mutex gi_mutex;		/* gi_lower_file */
+	struct file *gi_lower_dio;	/* O_DIRECT, opened on first use */
+	bool gi_lower_no_dio;		/* the lower fs refuses O_DIRECT */
+	struct mutex gi_mutex;		/* gi_lower_file, gi_lower_dio */
 	struct glockfs_glock gi_gl;
 	struct inode vfs_inode;
 };
@@ -210,6 +218,7 @@ void glockfs_glock_dq(struct glockfs_holder *gh);
 int glockfs_glock_nq_m(unsigned int n, struct glockfs_glock **gls,
 		       unsigned int mode, struct glockfs_holder *ghs);
 void glockfs_glock_dq_m(unsigned int n, struct glockfs_holder *ghs);
+int glockfs_glock_held_by_me(struct glockfs_glock *gl, unsigned int mode);
 void glockfs_glock_demote_req(struct glockfs_sb *sbi,
 			      const struct glock_dev_reply *rep);
 void glockfs_glock_wake_all(struct glockfs_sb *sbi);

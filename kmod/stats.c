@@ -60,6 +60,9 @@ static void glocks_show_one(struct seq_file *m, struct glockfs_glock *gl)
 		   jiffies_to_msecs(jiffies - gl->gl_demote_time) : 0UL,
 		   gl->gl_holders,
 		   test_bit(GLF_REQ, &gl->gl_flags) ? "pending" : "-");
+	list_for_each_entry(gh, &gl->gl_granted, gh_list)
+		seq_printf(m, " H: s:%s f:H p:%d\n",
+			   glockfs_mode_name(gh->gh_mode), gh->gh_owner);
 	list_for_each_entry(gh, &gl->gl_waiters, gh_list)
 		seq_printf(m, " H: s:%s f:W p:%d\n",
 			   glockfs_mode_name(gh->gh_mode), gh->gh_owner);

@@ -45,6 +45,8 @@ static struct inode *glockfs_alloc_inode(struct super_block *sb)
 	gi->gi_lower_dentry = NULL;
 	gi->gi_lower_file = NULL;
 	gi->gi_lower_file_ro = NULL;
+	gi->gi_lower_dio = NULL;
+	gi->gi_lower_no_dio = false;
 	memset(&gi->gi_gl, 0, sizeof(gi->gi_gl));
 	return &gi->vfs_inode;
 }
@@ -70,6 +72,8 @@ static void glockfs_evict_inode(struct inode *inode)
 		fput(gi->gi_lower_file);
 	if (gi->gi_lower_file_ro)
 		fput(gi->gi_lower_file_ro);
+	if (gi->gi_lower_dio)
+		fput(gi->gi_lower_dio);
 	dput(gi->gi_lower_dentry);
 }
 

@@ -361,7 +361,7 @@ static void command(char *line)
 	if (!strcmp(w[0], "lvbw") && n == 3) {
 		uint8_t buf[GLOCK_LVB_SIZE] = { 0 };
 
-		strncpy((char *)buf, w[2], sizeof(buf));
+		memcpy(buf, w[2], strnlen(w[2], sizeof(buf)));
 		err = glock_lvb_write(l->h, buf);
 		if (err)
 			out("%s error %s", l->name, errname(err));
@@ -658,7 +658,7 @@ static int hostile(const char *svc)
 				reply_buf + sizeof(struct qb_ipc_response_header));
 
 			check(hr && hr->status == GLOCK_STATUS__GLOCK_STATUS_PROTOCOL,
-			      "HELLO version 99: answered PROTOCOL (status %d)", hr ? hr->status : -1);
+			      "HELLO version 99: answered PROTOCOL (status %d)", hr ? (int)hr->status : -1);
 			if (hr)
 				glock_ipc_hello_reply__free_unpacked(hr, NULL);
 		} else {
