@@ -121,6 +121,7 @@ struct glock__agent {
 	uint64_t retry_at;
 	uint64_t armed_at;
 	uint64_t next_handle;
+	bool suspended; /* engine inquorate: grants may not be used (DESIGN §3 rule 7) */
 	struct holder *replying; /* its answer is the reply, not an event */
 	int reply_err;
 	enum glock_deny_reason reply_reason;
@@ -392,9 +393,10 @@ static bool compatible_with_granted(struct agl *gl, const struct holder *self, e
 	return true;
 }
 
-static bool may_grant(struct agl *gl, const struct holder *h)
+static bool may_grant(const struct glock__agent *ag, struct agl *gl, const struct holder *h)
 {
-	if (!covers(gl->cluster, h->want))
+	/* While suspended even the node's cached grant may not be handed out. */
+	if (ag->suspended || !covers(gl->cluster, h->want))
 		return false;
 	if (gl->demote_pending && !covers(gl->demote_target, h->want))
 		return false;
@@ -561,13 +563,14 @@ static void process(struct glock__agent *ag, struct agl *gl)
 
 	while (!qb_list_empty(&gl->waiters)) {
 		h = qb_list_first_entry(&gl->waiters, struct holder, wait_node);
-		if (!may_grant(gl, h))
+		if (!may_grant(ag, gl, h))
 			break;
 		waiter_grant(ag, h);
 	}
 	if (gl->demote_pending)
 		demote(ag, gl);
-	if (gl->demote_pending || gl->req_pending || qb_list_empty(&gl->waiters))
+	/* Suspended: QUORATE runs process() again on every glock. */
+	if (ag->suspended || gl->demote_pending || gl->req_pending || qb_list_empty(&gl->waiters))
 		return;
 	h = qb_list_first_entry(&gl->waiters, struct holder, wait_node);
 	/* Ask the cluster only once the local holders would allow it. */
@@ -804,7 +807,7 @@ int glock__agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
 	lru_del(ag, gl);
 
 	/* The cached path: no queue, no network. */
-	if (qb_list_empty(&gl->waiters) && may_grant(gl, h)) {
+	if (qb_list_empty(&gl->waiters) && may_grant(ag, gl, h)) {
 		gl->qcount++;
 		h->granted = true;
 		h->mode = mode;
@@ -859,7 +862,7 @@ int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl
 	h->want = mode;
 	/* Down from EX never waits; anything else the cache covers needs nobody. */
 	if (covers(h->mode, mode) ||
-	    (qb_list_empty(&gl->waiters) && may_grant(gl, h))) {
+	    (qb_list_empty(&gl->waiters) && may_grant(ag, gl, h))) {
 		gl->qcount++;
 		h->mode = mode;
 		h->demote_told = false;
@@ -1123,6 +1126,13 @@ void glock__agent_on_output(struct glock__agent *ag, const struct glock_output *
 	case GLOCK_OUT_SYNCED:
 		for_all(ag, resubmit_one);
 		rearm(ag);
+		break;
+	case GLOCK_OUT_INQUORATE:
+		ag->suspended = true;
+		break;
+	case GLOCK_OUT_QUORATE:
+		ag->suspended = false;
+		for_all(ag, process);
 		break;
 	default:
 		break; /* SEND_SNAPSHOT, NEED_FENCE: the cluster side's */

@@ -2,25 +2,50 @@
 /*
  * glockfs file operations: the I/O paths.
  *
- * Buffered reads hold the inode glock in SH, writes in EX, and both follow
- * gfs2 (since Linux 5.16) to avoid the mmap + page fault deadlock: the user
- * buffer is faulted in before the glock is taken, the copy runs with page
- * faults disabled, and a copy cut short by a fault keeps what was done,
- * drops the glock, faults in a bounded window and carries on.  Without
- * this, a read() into a buffer mmapped from another glockfs file would
- * fault while holding a glock, and the fault would need a second glock:
- * two nodes doing that crosswise deadlock.
+ * Buffered reads hold the inode glock in SH, buffered writes in EX, direct
+ * I/O in DF (compatible only with DF: several nodes do direct I/O at once
+ * while buffered I/O waits; the node's page cache is dropped when DF is
+ * granted, and direct I/O goes to the lower file past it).
  *
- * Direct I/O will hold the glock in DF the same way (glockfs_direct_*),
- * with the cache dropped when DF is granted; for now O_DIRECT opens fail
- * (there is no ->direct_IO).
+ * Problem scenario: a read() on node A holds file F's glock and copies into
+ * a buffer mmapped from file G (or from F itself).  The copy faults, and the
+ * fault handler needs G's glock: on A itself (F == G, a recursive deadlock
+ * when the fault needs a mode the held one does not cover, or when another
+ * holder is queued in between), or held by node B, whose own read() holds G
+ * and faults on a mapping of F: ABBA across the cluster.  get_user_pages(),
+ * which direct I/O to the lower file uses, faults without any CPU
+ * exception, so pagefault_disable() alone does not stop it.
+ *
+ * So every path that copies to or from user memory under a glock does what
+ * gfs2 does since Linux 5.16:
+ *   1. fault in (a window of) the user buffer before taking the glock;
+ *   2. do the I/O with page faults disabled and the iov_iter marked nofault
+ *      (which makes get_user_pages() use FOLL_NOFAULT);
+ *   3. when it comes back short, keep what was done, drop the glock, fault
+ *      in a bounded window of the rest, retake the glock and carry on;
+ *   4. give up (short count, or -EFAULT if nothing was done) only when the
+ *      fault-in itself makes no progress.
+ * Direct I/O adds one case: when the buffer maps the very file (fstests
+ * generic/647, generic/729), retaking DF drops the pages just faulted in,
+ * and step 3 would never make progress.  After a round without progress
+ * one page goes through a kernel bounce page instead: read from the lower
+ * file under DF and copied out with the glock dropped, or copied in with
+ * the glock dropped and written to the lower file under DF.
+ *
+ * glockfs.fault_retry=0 turns all this off (the I/O runs under the glock
+ * with page faults enabled): only to show that the tests catch the
+ * deadlocks.  The page fault handlers (below) also cope with a task that
+ * faults while holding the glock itself, for that mode's sake.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/file.h>
+#include <linux/falloc.h>
+#include <linux/fs_stack.h>
 #include <linux/uio.h>
 #include <linux/uaccess.h>
 #include <linux/writeback.h>
@@ -29,6 +54,11 @@
 #include <linux/cred.h>
 
 #include "glockfs.h"
+
+static bool fault_retry = true;
+module_param(fault_retry, bool, 0644);
+MODULE_PARM_DESC(fault_retry,
+		 "Fault user buffers in outside the glock and retry (default Y); N deadlocks, for tests only");
 
 static struct glockfs_glock *file_gl(struct file *file)
 {
@@ -76,10 +106,60 @@ out_unlock:
 	return err;
 }
 
+/*
+ * The lower file direct I/O goes to, with a reference: opened O_DIRECT on
+ * first use where the lower filesystem allows it.  9p does: its reads and
+ * writes then go to the server with the user pages pinned by
+ * get_user_pages() (the zero-copy path, for more than 1 KiB), or copied
+ * through a kernel buffer.  tmpfs in 6.1 refuses O_DIRECT: then the lower
+ * file of the page cache serves, and tmpfs copies to or from the user
+ * buffer.  Either way our page cache is bypassed.
+ */
+static struct file *glockfs_get_lower_dio(struct file *file)
+{
+	struct inode *inode = file_inode(file);
+	struct glockfs_inode *gi = GLOCKFS_I(inode);
+	struct glockfs_sb *sbi = GLOCKFS_SB(inode->i_sb);
+	bool want_write = file->f_mode & FMODE_WRITE;
+	struct file *lower;
+	struct path path;
+
+	mutex_lock(&gi->gi_mutex);
+	lower = gi->gi_lower_dio;
+	if (gi->gi_lower_no_dio ||
+	    (lower && (!want_write || (lower->f_mode & FMODE_WRITE))))
+		goto out_get;
+	glockfs_lower_path(file->f_path.dentry, &path);
+	lower = dentry_open(&path, O_RDWR | O_DIRECT | O_LARGEFILE,
+			    sbi->s_cred);
+	if (IS_ERR(lower) && PTR_ERR(lower) != -EINVAL && !want_write)
+		lower = dentry_open(&path, O_RDONLY | O_DIRECT | O_LARGEFILE,
+				    sbi->s_cred);
+	pr_debug("open_lower_dio(%pD2) = %d\n", file,
+		 PTR_ERR_OR_ZERO(lower));
+	if (IS_ERR(lower)) {
+		if (PTR_ERR(lower) == -EINVAL)
+			gi->gi_lower_no_dio = true;
+		lower = gi->gi_lower_dio;
+		goto out_get;
+	}
+	if (gi->gi_lower_dio)
+		fput(gi->gi_lower_dio);	/* users hold their own reference */
+	gi->gi_lower_dio = lower;
+out_get:
+	if (!lower || (want_write && !(lower->f_mode & FMODE_WRITE)))
+		lower = gi->gi_lower_file;
+	if (lower)
+		get_file(lower);
+	mutex_unlock(&gi->gi_mutex);
+	return lower ?: ERR_PTR(-EBADF);
+}
+
 static int glockfs_file_open(struct inode *inode, struct file *file)
 {
 	if (glockfs_withdrawn(GLOCKFS_SB(inode->i_sb)))
 		return -EIO;
+	file->f_mode |= FMODE_CAN_ODIRECT;
 	return glockfs_open_lower(file);
 }
 
@@ -107,22 +187,342 @@ static bool should_fault_in_pages(struct iov_iter *i, struct kiocb *iocb,
 	return true;
 }
 
-static ssize_t glockfs_direct_read(struct kiocb *iocb, struct iov_iter *to)
+/* Before the glock is first taken: a window of the buffer. */
+static void glockfs_prefault(struct iov_iter *i, bool writeable)
 {
-	return -EINVAL;	/* would hold the glock in DF; see the top */
+	size_t window = min_t(size_t, iov_iter_count(i), SZ_1M);
+
+	if (!user_backed_iter(i))
+		return;
+	if (writeable)
+		fault_in_iov_iter_writeable(i, window);
+	else
+		fault_in_iov_iter_readable(i, window);
 }
 
+/* The I/O under a glock: no page faults when retrying. */
+static void glockfs_nofault_begin(struct iov_iter *i, bool retry)
+{
+	if (!retry)
+		return;
+	pagefault_disable();
+	i->nofault = true;
+}
+
+static void glockfs_nofault_end(struct iov_iter *i, bool retry)
+{
+	if (!retry)
+		return;
+	i->nofault = false;
+	pagefault_enable();
+}
+
+/* Lower-layer wrappers for direct I/O. */
+
+static ssize_t glockfs_do_lower_read(struct file *lower, struct iov_iter *to,
+				     loff_t *pos)
+{
+	size_t count = iov_iter_count(to);
+	loff_t start = *pos;
+	ssize_t ret;
+
+	ret = vfs_iter_read(lower, to, pos, 0);
+	pr_debug("lower_read(%pD2, %lld, %zu) = %zd\n", lower, start, count,
+		 ret);
+	return ret;
+}
+
+static ssize_t glockfs_do_lower_write(struct file *lower,
+				      struct iov_iter *from, loff_t *pos)
+{
+	size_t count = iov_iter_count(from);
+	loff_t start = *pos;
+	ssize_t ret;
+
+	file_start_write(lower);
+	ret = vfs_iter_write(lower, from, pos, 0);
+	file_end_write(lower);
+	pr_debug("lower_write(%pD2, %lld, %zu) = %zd\n", lower, start, count,
+		 ret);
+	return ret;
+}
+
+/*
+ * Under DF, before direct I/O: our cached pages of the range go (written
+ * back first).  Normally there are none: the node dropped its cache when
+ * it gave up SH or EX for DF, and nothing caches under DF.
+ */
+static int glockfs_dio_flush(struct file *file, loff_t pos, size_t count)
+{
+	struct address_space *mapping = file->f_mapping;
+	loff_t end = pos + count - 1;
+	int err;
+
+	if (!count || !mapping->nrpages)
+		return 0;
+	err = filemap_write_and_wait_range(mapping, pos, end);
+	if (err)
+		return err;
+	err = invalidate_inode_pages2_range(mapping, pos >> PAGE_SHIFT,
+					    end >> PAGE_SHIFT);
+	if (err)	/* -EBUSY: a page could not go; the I/O still may */
+		pr_debug("dio_flush(%pD2): %d\n", file, err);
+	return 0;
+}
+
+/*
+ * One page of a direct read that the retry loop could not move: read
+ * under DF into a bounce page, copied out with the glock dropped.  The
+ * copy may fault, and the fault takes this file's glock itself.
+ */
+static ssize_t glockfs_direct_read_bounce(struct kiocb *iocb,
+					  struct iov_iter *to,
+					  struct file *lower)
+{
+	struct glockfs_glock *gl = file_gl(iocb->ki_filp);
+	size_t len = min_t(size_t, iov_iter_count(to),
+			   PAGE_SIZE - offset_in_page(iocb->ki_pos));
+	struct glockfs_holder gh;
+	loff_t pos = iocb->ki_pos;
+	size_t copied;
+	ssize_t ret;
+	void *buf;
+
+	buf = (void *)__get_free_page(GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_DF, &gh);
+	if (ret)
+		goto out_free;
+	ret = glockfs_dio_flush(iocb->ki_filp, pos, len);
+	if (!ret)
+		ret = kernel_read(lower, buf, len, &pos);
+	glockfs_glock_dq(&gh);
+	if (ret <= 0)
+		goto out_free;
+	copied = copy_to_iter(buf, ret, to);
+	iocb->ki_pos += copied;
+	ret = copied ? copied : -EFAULT;
+out_free:
+	free_page((unsigned long)buf);
+	pr_debug("direct_read_bounce(%pD2, %zu) = %zd\n", iocb->ki_filp, len,
+		 ret);
+	return ret;
+}
+
+static ssize_t glockfs_direct_read(struct kiocb *iocb, struct iov_iter *to)
+{
+	struct file *file = iocb->ki_filp;
+	struct glockfs_glock *gl = file_gl(file);
+	size_t prev_count = 0, window_size = 0;
+	bool retry = READ_ONCE(fault_retry);
+	struct glockfs_holder gh;
+	struct file *lower;
+	size_t read = 0;
+	bool stuck;
+	ssize_t ret;
+
+	if (!iov_iter_count(to))
+		return 0;
+	if (iocb->ki_flags & IOCB_NOWAIT)
+		return -EAGAIN;
+	lower = glockfs_get_lower_dio(file);
+	if (IS_ERR(lower))
+		return PTR_ERR(lower);
+	if (retry)
+		glockfs_prefault(to, true);
+lock:
+	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_DF, &gh);
+	if (ret)
+		goto out_put;
+	ret = glockfs_dio_flush(file, iocb->ki_pos, iov_iter_count(to));
+	if (ret)
+		goto out_dq;
+	glockfs_nofault_begin(to, retry);
+	ret = glockfs_do_lower_read(lower, to, &iocb->ki_pos);
+	glockfs_nofault_end(to, retry);
+	if (ret > 0)
+		read += ret;
+	if ((ret <= 0 && ret != -EFAULT) || !retry)
+		goto out_dq;
+
+	/* A round that moved nothing with a one-page window: bounce. */
+	stuck = prev_count == iov_iter_count(to) && window_size <= PAGE_SIZE;
+	if (!should_fault_in_pages(to, iocb, &prev_count, &window_size))
+		goto out_dq;
+	glockfs_glock_dq(&gh);
+	if (stuck) {
+		ret = glockfs_direct_read_bounce(iocb, to, lower);
+		if (ret <= 0)
+			goto out_put;
+		read += ret;
+		/* Straight to the bounce page if the next round is stuck. */
+		prev_count = iov_iter_count(to);
+		window_size = PAGE_SIZE;
+		goto lock;
+	}
+	window_size -= fault_in_iov_iter_writeable(to, window_size);
+	if (window_size)
+		goto lock;
+	ret = -EFAULT;
+	goto out_put;
+
+out_dq:
+	glockfs_glock_dq(&gh);
+out_put:
+	fput(lower);
+	return read ? read : ret;
+}
+
+/* The write-side twin of glockfs_direct_read_bounce(). */
+static ssize_t glockfs_direct_write_bounce(struct kiocb *iocb,
+					   struct iov_iter *from,
+					   struct file *lower)
+{
+	struct file *file = iocb->ki_filp;
+	struct glockfs_glock *gl = file_gl(file);
+	size_t len = min_t(size_t, iov_iter_count(from),
+			   PAGE_SIZE - offset_in_page(iocb->ki_pos));
+	struct glockfs_holder gh;
+	loff_t pos = iocb->ki_pos;
+	size_t copied;
+	ssize_t ret;
+	void *buf;
+
+	buf = (void *)__get_free_page(GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	copied = copy_from_iter(buf, len, from);
+	ret = -EFAULT;
+	if (!copied)
+		goto out_free;
+	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_DF, &gh);
+	if (ret)
+		goto out_revert;
+	ret = -EAGAIN;	/* grew or shrank meanwhile: the caller rechecks */
+	if (pos + copied <= i_size_read(file_inode(file)))
+		ret = glockfs_dio_flush(file, pos, copied);
+	if (!ret)
+		ret = kernel_write(lower, buf, copied, &pos);
+	glockfs_glock_dq(&gh);
+out_revert:
+	if (ret < (ssize_t)copied)
+		iov_iter_revert(from, copied - max_t(ssize_t, ret, 0));
+	if (ret > 0)
+		iocb->ki_pos += ret;
+out_free:
+	free_page((unsigned long)buf);
+	pr_debug("direct_write_bounce(%pD2, %zu) = %zd\n", file, len, ret);
+	return ret;
+}
+
+static ssize_t glockfs_buffered_write(struct kiocb *iocb,
+				      struct iov_iter *from);
+
+/*
+ * A direct write that would extend the file goes through the page cache
+ * under EX, as in gfs2 (DF holders on other nodes must not see the size
+ * change under them), and is then written back and dropped from the cache.
+ */
+static ssize_t glockfs_direct_write_buffered(struct kiocb *iocb,
+					     struct iov_iter *from)
+{
+	struct address_space *mapping = iocb->ki_filp->f_mapping;
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret;
+	int err;
+
+	ret = glockfs_buffered_write(iocb, from);
+	if (ret <= 0)
+		return ret;
+	/* Dirty pages imply the node holds EX: no glock needed to flush. */
+	err = filemap_write_and_wait_range(mapping, pos, pos + ret - 1);
+	if (err)
+		return err;
+	invalidate_mapping_pages(mapping, pos >> PAGE_SHIFT,
+				 (pos + ret - 1) >> PAGE_SHIFT);
+	return ret;
+}
+
+/* Under the inode lock. */
 static ssize_t glockfs_direct_write(struct kiocb *iocb, struct iov_iter *from)
 {
-	return -EINVAL;
+	struct file *file = iocb->ki_filp;
+	struct inode *inode = file_inode(file);
+	struct glockfs_glock *gl = file_gl(file);
+	size_t prev_count = 0, window_size = 0;
+	bool retry = READ_ONCE(fault_retry);
+	struct glockfs_holder gh;
+	struct file *lower;
+	size_t written = 0;
+	bool stuck;
+	ssize_t ret;
+
+	lower = glockfs_get_lower_dio(file);
+	if (IS_ERR(lower))
+		return PTR_ERR(lower);
+	if (retry)
+		glockfs_prefault(from, false);
+lock:
+	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_DF, &gh);
+	if (ret)
+		goto out_put;
+	/* Under the glock: O_APPEND and the limits see the cluster's size. */
+	ret = generic_write_checks(iocb, from);
+	if (ret <= 0)
+		goto out_dq;
+	if (iocb->ki_pos + iov_iter_count(from) > i_size_read(inode)) {
+		glockfs_glock_dq(&gh);
+		ret = glockfs_direct_write_buffered(iocb, from);
+		if (ret > 0)
+			written += ret;
+		goto out_put;
+	}
+	ret = glockfs_dio_flush(file, iocb->ki_pos, iov_iter_count(from));
+	if (ret)
+		goto out_dq;
+	glockfs_nofault_begin(from, retry);
+	ret = glockfs_do_lower_write(lower, from, &iocb->ki_pos);
+	glockfs_nofault_end(from, retry);
+	if (ret > 0)
+		written += ret;
+	if ((ret <= 0 && ret != -EFAULT) || !retry)
+		goto out_dq;
+
+	stuck = prev_count == iov_iter_count(from) && window_size <= PAGE_SIZE;
+	if (!should_fault_in_pages(from, iocb, &prev_count, &window_size))
+		goto out_dq;
+	glockfs_glock_dq(&gh);
+	if (stuck) {
+		ret = glockfs_direct_write_bounce(iocb, from, lower);
+		if (ret == -EAGAIN)
+			ret = 0;	/* size changed: go round again */
+		if (ret < 0)
+			goto out_put;
+		written += ret;
+		prev_count = iov_iter_count(from);
+		window_size = PAGE_SIZE;
+		goto lock;
+	}
+	window_size -= fault_in_iov_iter_readable(from, window_size);
+	if (window_size)
+		goto lock;
+	ret = -EFAULT;
+	goto out_put;
+
+out_dq:
+	glockfs_glock_dq(&gh);
+out_put:
+	fput(lower);
+	return written ? written : ret;
 }
 
 static ssize_t glockfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct glockfs_glock *gl = file_gl(iocb->ki_filp);
 	size_t prev_count = 0, window_size = 0;
+	bool retry = READ_ONCE(fault_retry);
 	struct glockfs_holder gh;
-	bool held = false;
 	size_t read = 0;
 	ssize_t ret;
 
@@ -130,31 +530,29 @@ static ssize_t glockfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		return glockfs_direct_read(iocb, to);
 	if (!iov_iter_count(to))
 		return 0;
-retry:
+	if (retry)
+		glockfs_prefault(to, true);
+lock:
 	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_SH, &gh);
 	if (ret)
 		goto out;
-	held = true;
-	pagefault_disable();
-	to->nofault = true;
+	glockfs_nofault_begin(to, retry);
 	ret = generic_file_read_iter(iocb, to);
-	to->nofault = false;
-	pagefault_enable();
-	if (ret <= 0 && ret != -EFAULT)
-		goto out_dq;
+	glockfs_nofault_end(to, retry);
 	if (ret > 0)
 		read += ret;
+	if ((ret <= 0 && ret != -EFAULT) || !retry)
+		goto out_dq;
 
 	if (should_fault_in_pages(to, iocb, &prev_count, &window_size)) {
 		glockfs_glock_dq(&gh);
-		held = false;
 		window_size -= fault_in_iov_iter_writeable(to, window_size);
 		if (window_size)
-			goto retry;
+			goto lock;
+		goto out;
 	}
 out_dq:
-	if (held)
-		glockfs_glock_dq(&gh);
+	glockfs_glock_dq(&gh);
 out:
 	return read ? read : ret;
 }
@@ -167,13 +565,15 @@ static ssize_t glockfs_buffered_write(struct kiocb *iocb,
 	struct glockfs_glock *gl = file_gl(file);
 	size_t prev_count = 0, window_size = 0;
 	size_t orig_count = iov_iter_count(from);
+	bool retry = READ_ONCE(fault_retry);
 	struct glockfs_holder gh;
 	bool held = false;
 	size_t written = 0;
 	ssize_t ret;
 
-	if (should_fault_in_pages(from, iocb, &prev_count, &window_size)) {
-retry:
+	if (retry && should_fault_in_pages(from, iocb, &prev_count,
+					   &window_size)) {
+fault_in:
 		window_size -= fault_in_iov_iter_readable(from, window_size);
 		if (!window_size) {
 			ret = -EFAULT;
@@ -194,20 +594,22 @@ retry:
 		goto out_dq;
 
 	current->backing_dev_info = inode_to_bdi(inode);
-	pagefault_disable();
+	if (retry)
+		pagefault_disable();
 	ret = generic_perform_write(iocb, from);	/* advances ki_pos */
-	pagefault_enable();
+	if (retry)
+		pagefault_enable();
 	current->backing_dev_info = NULL;
 	if (ret > 0)
 		written += ret;
-	if (ret <= 0 && ret != -EFAULT)
+	if ((ret <= 0 && ret != -EFAULT) || !retry)
 		goto out_dq;
 
 	from->count = orig_count - written;
 	if (should_fault_in_pages(from, iocb, &prev_count, &window_size)) {
 		glockfs_glock_dq(&gh);
 		held = false;
-		goto retry;
+		goto fault_in;
 	}
 out_dq:
 	if (held)
@@ -224,20 +626,60 @@ static ssize_t glockfs_file_write_iter(struct kiocb *iocb,
 	struct inode *inode = file_inode(file);
 	ssize_t ret;
 
-	if (iocb->ki_flags & IOCB_DIRECT)
-		return glockfs_direct_write(iocb, from);
 	if (iocb->ki_flags & IOCB_NOWAIT)
-		return -EOPNOTSUPP;
+		return (iocb->ki_flags & IOCB_DIRECT) ? -EAGAIN : -EOPNOTSUPP;
+	if (!iov_iter_count(from))
+		return 0;
 
 	inode_lock(inode);
 	/* Before the glock: it may call our setattr, which takes EX too. */
 	ret = file_remove_privs(file);
-	if (!ret)
+	if (!ret && (iocb->ki_flags & IOCB_DIRECT))
+		ret = glockfs_direct_write(iocb, from);
+	else if (!ret)
 		ret = glockfs_buffered_write(iocb, from);
 	inode_unlock(inode);
 	if (ret > 0)
 		ret = generic_write_sync(iocb, ret);
 	return ret;
+}
+
+/*
+ * Page faults take the inode glock: SH to read a page in, EX to dirty one.
+ *
+ * Our I/O paths never let a fault happen under a glock they hold (faults
+ * disabled, nofault iov_iter; see the top), so normally the faulting task
+ * holds nothing.  The check below is for everything else, fault_retry=0
+ * first of all: a task whose own holder covers the mode goes on under it
+ * (asking again could queue it behind a conflicting waiter that waits for
+ * its own holder); one whose holder does not cover it (a DF holder wanting
+ * SH, SH wanting EX) would wait for itself forever, so the fault fails and
+ * the copy returns -EFAULT.  Only a fault taken from kernel mode can see
+ * that: no holder outlives a system call.
+ */
+static int glockfs_fault_lock(struct vm_fault *vmf, unsigned int mode,
+			      struct glockfs_holder *gh)
+{
+	struct file *file = vmf->vma->vm_file;
+	struct glockfs_glock *gl = file_gl(file);
+	int held;
+
+	held = glockfs_glock_held_by_me(gl, mode);
+	if (held < 0)
+		pr_warn_ratelimited("%s: fault on %pD2 needs %s while the faulting task holds its glock in another mode: refused\n",
+				    gl->gl_sbi->s_lockspace, file,
+				    glockfs_mode_name(mode));
+	if (held) {
+		gh->gh_granted = false;	/* nothing to dq */
+		return held < 0 ? held : 0;
+	}
+	return glockfs_glock_nq(gl, mode, gh);
+}
+
+static void glockfs_fault_unlock(struct glockfs_holder *gh)
+{
+	if (gh->gh_granted)
+		glockfs_glock_dq(gh);
 }
 
 static vm_fault_t glockfs_fault(struct vm_fault *vmf)
@@ -246,12 +688,11 @@ static vm_fault_t glockfs_fault(struct vm_fault *vmf)
 	vm_fault_t ret;
 	int err;
 
-	err = glockfs_glock_nq(file_gl(vmf->vma->vm_file), GLOCK_DEV_MODE_SH,
-			       &gh);
+	err = glockfs_fault_lock(vmf, GLOCK_DEV_MODE_SH, &gh);
 	if (err)
-		return vmf_error(err);
+		return err == -EDEADLK ? VM_FAULT_SIGBUS : vmf_error(err);
 	ret = filemap_fault(vmf);
-	glockfs_glock_dq(&gh);
+	glockfs_fault_unlock(&gh);
 	return ret;
 }
 
@@ -266,22 +707,25 @@ static vm_fault_t glockfs_page_mkwrite(struct vm_fault *vmf)
 
 	sb_start_pagefault(inode->i_sb);
 	file_update_time(file);
-	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_EX, &gh);
+	err = glockfs_fault_lock(vmf, GLOCK_DEV_MODE_EX, &gh);
 	if (err) {
-		ret = vmf_error(err);
+		ret = err == -EDEADLK ? VM_FAULT_SIGBUS : vmf_error(err);
 		goto out;
 	}
+	/* Truncate and hole punch hold it across writeback and the cut. */
+	filemap_invalidate_lock_shared(inode->i_mapping);
 	lock_page(page);
 	if (page->mapping != inode->i_mapping ||
 	    page_offset(page) >= i_size_read(inode)) {
 		unlock_page(page);
 		ret = VM_FAULT_NOPAGE;	/* truncated or invalidated: refault */
-		goto out_dq;
+		goto out_unlock;
 	}
 	set_page_dirty(page);
 	wait_for_stable_page(page);
-out_dq:
-	glockfs_glock_dq(&gh);
+out_unlock:
+	filemap_invalidate_unlock_shared(inode->i_mapping);
+	glockfs_fault_unlock(&gh);
 out:
 	sb_end_pagefault(inode->i_sb);
 	return ret;
@@ -333,6 +777,107 @@ static loff_t glockfs_file_llseek(struct file *file, loff_t offset,
 	return ret;
 }
 
+static int glockfs_do_fallocate(struct file *lower, int mode, loff_t offset,
+				loff_t len)
+{
+	int err = vfs_fallocate(lower, mode, offset, len);
+
+	pr_debug("fallocate(%pD2, 0x%x, %lld, %lld) = %d\n", lower, mode,
+		 offset, len, err);
+	return err;
+}
+
+/*
+ * For a lower filesystem without hole punching or zeroing (9p in 6.1 has
+ * no fallocate at all; tmpfs cannot zero a range): write zeros.  What a
+ * reader sees is the same; the space is not given back.
+ */
+static int glockfs_zero_lower(struct file *lower, loff_t offset, loff_t len)
+{
+	size_t chunk;
+	ssize_t n;
+	void *zero;
+
+	zero = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!zero)
+		return -ENOMEM;
+	for (n = 0; len > 0; len -= n) {
+		chunk = min_t(loff_t, len, PAGE_SIZE - offset_in_page(offset));
+		n = kernel_write(lower, zero, chunk, &offset);
+		if (n <= 0)
+			break;
+	}
+	free_page((unsigned long)zero);
+	return n < 0 ? n : (len > 0 ? -EIO : 0);
+}
+
+/*
+ * Hole punch, zero range, preallocation.  EX and the mapping's invalidate
+ * lock are held from the writeback to the end, so no page fault can read a
+ * page of the range back in from the lower file before it is cut (stale
+ * data in our cache), nor redirty one that is then punched.
+ */
+static long glockfs_file_fallocate(struct file *file, int mode,
+				   loff_t offset, loff_t len)
+{
+	struct inode *inode = file_inode(file);
+	struct address_space *mapping = inode->i_mapping;
+	bool zeroing = mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE);
+	loff_t end = offset + len - 1, size;
+	struct glockfs_holder gh;
+	struct file *lower;
+	long err;
+
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+		     FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	lower = READ_ONCE(GLOCKFS_I(inode)->gi_lower_file);
+	if (!lower || !(lower->f_mode & FMODE_WRITE))
+		return -EBADF;
+
+	inode_lock(inode);
+	/* Before the glock: it may call our setattr, which takes EX too. */
+	err = file_remove_privs(file);
+	if (err)
+		goto out_unlock_inode;
+	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_EX, &gh);
+	if (err)
+		goto out_unlock_inode;
+	filemap_invalidate_lock(mapping);
+	if (zeroing) {
+		/* The partial pages at the ends keep their other bytes. */
+		err = filemap_write_and_wait_range(mapping, offset, end);
+		if (err)
+			goto out_unlock;
+		truncate_pagecache_range(inode, offset, end);
+	} else {
+		/* Growing the lower file must not hide our dirty tail. */
+		err = filemap_write_and_wait(mapping);
+		if (err)
+			goto out_unlock;
+	}
+	err = glockfs_do_fallocate(lower, mode, offset, len);
+	if (err == -EOPNOTSUPP && zeroing) {
+		size = i_size_read(inode);
+		if (mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
+			len = min(len, max_t(loff_t, size - offset, 0));
+		err = glockfs_zero_lower(lower, offset, len);
+	}
+	if (err)
+		goto out_unlock;
+	if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) &&
+	    offset + len > i_size_read(inode))
+		i_size_write(inode, offset + len);
+	fsstack_copy_attr_times(inode, glockfs_lower_inode(inode));
+	err = file_update_time(file);
+out_unlock:
+	filemap_invalidate_unlock(mapping);
+	glockfs_glock_dq(&gh);
+out_unlock_inode:
+	inode_unlock(inode);
+	return err;
+}
+
 const struct file_operations glockfs_file_fops = {
 	.open		= glockfs_file_open,
 	.llseek		= glockfs_file_llseek,
@@ -342,6 +887,7 @@ const struct file_operations glockfs_file_fops = {
 	.fsync		= glockfs_file_fsync,
 	.splice_read	= generic_file_splice_read,
 	.splice_write	= iter_file_splice_write,
+	.fallocate	= glockfs_file_fallocate,
 };
 
 /* Directories: an open lower directory per open file, read under SH. */

@@ -504,6 +504,7 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	struct dentry *lower_dentry = glockfs_lower_dentry(dentry);
 	struct inode *inode = d_inode(dentry);
 	struct inode *lower = glockfs_lower_inode(inode);
+	bool truncate = (ia->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode);
 	struct iattr lower_ia = *ia;
 	struct glockfs_holder gh;
 	int err;
@@ -514,11 +515,19 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	err = glockfs_glock_nq(GL(inode), GLOCK_DEV_MODE_EX, &gh);
 	if (err)
 		return err;
-	if (ia->ia_valid & ATTR_SIZE) {
-		/* The lower file must hold everything below the old size. */
+	if (truncate) {
+		/*
+		 * Page faults stay out from the writeback to the end:
+		 * page_mkwrite takes the invalidate lock too.  Otherwise a
+		 * page written back here could be redirtied through a
+		 * mapping and written back again after the lower file was
+		 * cut, past its new end.  The lower file must hold
+		 * everything below the old size.
+		 */
+		filemap_invalidate_lock(inode->i_mapping);
 		err = filemap_write_and_wait(inode->i_mapping);
 		if (err)
-			goto out_dq;
+			goto out_unlock;
 	}
 	lower_ia.ia_valid &= ~ATTR_FILE;
 	if (lower_ia.ia_valid & (ATTR_KILL_SUID | ATTR_KILL_SGID))
@@ -528,11 +537,13 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	err = glockfs_do_setattr(lower_dentry, &lower_ia);
 	inode_unlock(lower);
 	if (err)
-		goto out_dq;
-	if (ia->ia_valid & ATTR_SIZE)
+		goto out_unlock;
+	if (truncate)
 		truncate_setsize(inode, ia->ia_size);
 	fsstack_copy_attr_all(inode, lower);
-out_dq:
+out_unlock:
+	if (truncate)
+		filemap_invalidate_unlock(inode->i_mapping);
 	glockfs_glock_dq(&gh);
 	return err;
 }

@@ -155,6 +155,31 @@ static void test_cached_grant_needs_no_network(void **state)
 	assert_int_equal(e->f.n_ops, ops);
 }
 
+static void test_cached_grant_is_not_used_while_inquorate(void **state)
+{
+	struct env *e = *state;
+	struct glock__agent_reply r;
+	struct glock_output inq = { .kind = GLOCK_OUT_INQUORATE };
+	struct glock_output quo = { .kind = GLOCK_OUT_QUORATE };
+	uint64_t h = take_ex(e, e->a);
+	size_t ops, evs;
+
+	assert_int_equal(glock__agent_unlock(e->ag, e->a, &e->n, h, NULL), 0);
+	glock__agent_on_output(e->ag, &inq);
+	ops = e->f.n_ops;
+	evs = e->f.n_evs;
+	/* Another partition may be granting this glock: the cache is off limits. */
+	assert_int_equal(glock__agent_lock(e->ag, e->b, &e->n, GLOCK_MODE_SH, 0, 0, 0, &r), 0);
+	assert_true(r.pending);
+	assert_int_equal(e->f.n_ops, ops);
+	assert_int_equal(e->f.n_evs, evs);
+	glock__agent_on_output(e->ag, &quo);
+	assert_int_equal(e->f.n_evs, evs + 1);
+	assert_int_equal(e->f.evs[evs].kind, GLOCK__AGENT_EV_COMPLETE);
+	assert_int_equal(e->f.evs[evs].err, 0);
+	assert_int_equal(e->f.n_ops, ops); /* still the cached grant: no network */
+}
+
 static void test_local_ex_holders_exclude_each_other(void **state)
 {
 	struct env *e = *state;
@@ -290,6 +315,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_invalid_requests_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cached_grant_needs_no_network, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cached_grant_is_not_used_while_inquorate, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_local_ex_holders_exclude_each_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demote_waits_for_holder_then_releases_with_lvb,
 						setup, teardown),

@@ -11,7 +11,11 @@
 #
 # Exit: 0 pass, 1 fail, 77 skip (no qemu, kernel image, modules or static
 # busybox).  Env: KVER (default: newest /boot/vmlinuz-*-amd64 with headers),
-# QEMU_TIMEOUT (seconds, default 300), KEEP=1 keeps the work directory.
+# QEMU_TIMEOUT (seconds, default 300), KEEP=1 keeps the work directory,
+# DIO_TESTS (names of tests/vm/dio-test.c tests to run; default all),
+# FAULT_RETRY=0 loads glockfs with fault_retry=0 (the naive I/O paths) and
+# runs only dio-test, to show which of its tests hang or fail without the
+# retry: that run is expected to fail, and is not for CI.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -49,7 +53,7 @@ if grep -q 'warning:' "$work/build.log"; then
 	cat "$work/build.log"
 	fail "module build has warnings"
 fi
-for p in glock-test-agent kmod-iotest; do
+for p in glock-test-agent kmod-iotest dio-test; do
 	gcc -static -O2 -Wall -Werror -I"$top/include" -o "$work/$p" \
 		"$top/tests/vm/$p.c" || fail "build $p"
 done
@@ -78,7 +82,8 @@ add_mod() {	# add_mod NAME: NAME and its dependencies, dependencies first
 	echo "$1" >>"$root/modules.order"
 }
 for m in virtio_pci 9pnet_virtio 9p; do add_mod $m; done
-cp "$top/kmod/glockfs.ko" "$work/glock-test-agent" "$work/kmod-iotest" "$root/"
+cp "$top/kmod/glockfs.ko" "$work/glock-test-agent" "$work/kmod-iotest" \
+	"$work/dio-test" "$root/"
 cp "$top/tests/vm/kmod-guest.sh" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img" ||
@@ -92,7 +97,7 @@ timeout --foreground -k 10 "$QEMU_TIMEOUT" nice qemu-system-x86_64 \
 	-nographic -no-reboot -monitor none \
 	-serial "file:$work/console.log" \
 	-kernel "$kernel" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 panic=-1 loglevel=4" \
+	-append "console=ttyS0 panic=-1 loglevel=4 FAULT_RETRY=${FAULT_RETRY:-1} DIO_TESTS=${DIO_TESTS:-all}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$work/results,mount_tag=results,security_model=none" \
 	</dev/null >"$work/qemu.log" 2>&1

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# dio-cluster.sh: the cross-node mmap + page fault ABBA on two qemu guests
+# running the real glockd, through deploy/vm-cluster.
+#
+# Node 1 reads (direct, then buffered) file 0 into a mapping of file 1 and
+# writes it back from there; node 2 does the reverse, at the same time.
+# Each node's I/O holds its file's glock while the copy faults on the other
+# file, whose glock the other node holds: without the fault-in-and-retry
+# in glockfs both nodes wait for each other forever.  Each side has a hard
+# time limit (alarm, 120 s; exec --timeout as a backstop) and the data is
+# checked byte for byte afterwards.
+#
+#   tests/vm/dio-cluster.sh              the real thing (expected: PASS)
+#   FAULT_RETRY=0 tests/vm/dio-cluster.sh   glockfs.fault_retry=0 on both
+#                                        nodes: expected to HANG (not CI)
+#
+# Needs: root, qemu, a built kmod/glockfs.ko and glockd
+# ($GLOCK_BUILDDIR/daemon/glockd, default the repo), deploy/vm-cluster.
+# Skips (exit 77) with the reason when any of that is missing or the
+# cluster does not come up with glockd serving /dev/glock: the cluster rig
+# (tests/vm/vm-cluster-test.sh, deploy/vm-cluster) is someone else's and
+# may not be ready.  Env: ROUNDS (default 10), KEEP=1 leaves the cluster up,
+# GLOCK_VM_STATE (default: a fresh directory under /tmp).
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+vmc=$top/deploy/vm-cluster
+builddir=${GLOCK_BUILDDIR:-$top}
+ROUNDS=${ROUNDS:-10}
+own_state=0
+if [ -z "${GLOCK_VM_STATE:-}" ]; then
+	GLOCK_VM_STATE=$(mktemp -d /tmp/dio-cluster.XXXXXX)
+	own_state=1
+fi
+export GLOCK_VM_STATE
+state=$GLOCK_VM_STATE
+up=0
+
+msg() { echo "dio-cluster: $*"; }
+skip() { msg "SKIP: $*"; finish 77; }
+finish() {
+	[ "${KEEP:-0}" = 1 ] && exit "$1"
+	[ "$up" = 1 ] && "$vmc" down >/dev/null 2>&1
+	[ "$own_state" = 1 ] && rm -rf "$state"
+	exit "$1"
+}
+on() {	# on NODE [--timeout S] -- CMD...
+	local n=$1
+	shift
+	"$vmc" exec "$n" "$@"
+}
+
+[ "$(id -u)" = 0 ] || skip "must be root (network namespace, qemu)"
+[ -x "$vmc" ] || skip "no deploy/vm-cluster"
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not installed"
+[ -x "$builddir/daemon/glockd" ] ||
+	skip "no glockd at $builddir/daemon/glockd (build the daemon first; cluster rig not ready)"
+make -s -C "$top/kmod" >/dev/null 2>&1 || skip "kmod/glockfs.ko does not build"
+
+# The test program goes to the shared directory: /shared in every guest.
+mkdir -p "$state/shared/bin" "$state/shared/dio"
+gcc -static -O2 -Wall -Werror -o "$state/shared/bin/dio-test" \
+	"$top/tests/vm/dio-test.c" || { msg "FAIL: build dio-test"; exit 1; }
+
+msg "bringing up 2 guests (state $state)"
+if ! nice "$vmc" up --nodes 2 --shared "$state/shared" >"$state/up.log" 2>&1; then
+	tail -20 "$state/up.log"
+	skip "vm-cluster up failed (log above): cluster rig not ready"
+fi
+up=1
+
+for n in 1 2; do
+	on "$n" --timeout 30 -- 'grep -q "^glockfs " /proc/modules' ||
+		skip "node $n: glockfs not loaded by the rig"
+	if [ "${FAULT_RETRY:-1}" = 0 ]; then
+		on "$n" --timeout 10 -- \
+			'echo N > /sys/module/glockfs/parameters/fault_retry' ||
+			skip "node $n: cannot set fault_retry"
+	fi
+	# glockd may still be joining the CPG group: retry the mount a while.
+	on "$n" --timeout 90 -- 'mkdir -p /mnt/g; for i in $(seq 60); do
+		mount -t glockfs -o lockspace=diocluster /shared/dio /mnt/g && exit 0
+		sleep 1; done; exit 1' ||
+		skip "node $n: glockfs mount failed (is glockd serving /dev/glock?)"
+done
+msg "both nodes mounted /shared/dio (fault_retry=${FAULT_RETRY:-1})"
+
+fails=0
+for mode in direct buffered; do
+	on 1 --timeout 60 -- /shared/bin/dio-test --abba-setup /mnt/g ||
+		{ msg "FAIL: setup"; fails=$((fails + 1)); continue; }
+	on 1 --timeout 150 -- /shared/bin/dio-test --abba-side 0 /mnt/g \
+		"$mode" "$ROUNDS" >"$state/side1.$mode" 2>&1 &
+	p1=$!
+	on 2 --timeout 150 -- /shared/bin/dio-test --abba-side 1 /mnt/g \
+		"$mode" "$ROUNDS" >"$state/side2.$mode" 2>&1 &
+	p2=$!
+	wait $p1
+	r1=$?
+	wait $p2
+	r2=$?
+	cat "$state/side1.$mode" "$state/side2.$mode"
+	if [ $r1 = 0 ] && [ $r2 = 0 ]; then
+		if on 2 --timeout 60 -- /shared/bin/dio-test --abba-check /mnt/g; then
+			msg "ok   cross-node ABBA, $mode I/O"
+			continue
+		fi
+		msg "FAIL cross-node ABBA, $mode I/O: data check"
+	elif [ $r1 = 142 ] || [ $r2 = 142 ] || [ $r1 = 124 ] || [ $r2 = 124 ]; then
+		msg "HANG cross-node ABBA, $mode I/O (exit $r1/$r2: time limit)"
+	else
+		msg "FAIL cross-node ABBA, $mode I/O (exit $r1/$r2)"
+	fi
+	fails=$((fails + 1))
+	[ "${FAULT_RETRY:-1}" = 0 ] && break	# hung tasks hold the glocks
+done
+
+"$vmc" dmesg-check || { msg "FAIL: guest kernel log shows trouble"; fails=$((fails + 1)); }
+msg "$([ $fails = 0 ] && echo PASS || echo "FAIL ($fails)")"
+finish $((fails > 0))
