@@ -505,6 +505,15 @@ static void demote(struct glock__agent *ag, struct agl *gl)
 	qb_list_for_each_entry(h, &gl->holders, gl_node) {
 		if (!h->granted || covers(target, h->mode))
 			continue;
+		/*
+		 * Problem scenario: nodes A and B hold SH and both convert to
+		 * EX.  A's conversion reaches the cluster and demotes B; B's
+		 * holder waits for its conversion, the demote waits for B's
+		 * holder.  As the DLM does, the conversion fails (DEADLOCK):
+		 * the client unlocks and locks again.
+		 */
+		if (h->waiting)
+			waiter_fail(ag, h, 0, GLOCK_DENY_DEADLOCK);
 		blocked = true;
 		if (!h->demote_told) {
 			h->demote_told = true;
@@ -755,7 +764,7 @@ static void run_request(struct glock__agent *ag, struct holder *h, uint32_t time
 	ag->replying = h;
 	ag->reply_err = 0;
 	ag->reply_reason = 0;
-	if (try && (!head || !compatible_with_granted(gl, h, h->want) ||
+	if (try && (!head || ag->suspended || !compatible_with_granted(gl, h, h->want) ||
 		    (gl->demote_pending && !covers(gl->demote_target, h->want))))
 		waiter_fail(ag, h, 0, GLOCK_DENY_TRYFAIL); /* TRY never queues locally */
 	else

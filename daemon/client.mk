@@ -5,7 +5,9 @@
 GLOCKD_CLIENT_SOURCES = \
 	daemon/agent.c \
 	daemon/agent.h \
-	daemon/ipc.c
+	daemon/ipc.c \
+	daemon/kdev.c \
+	daemon/kdev.h
 
 # The agent core alone, for tests/unit/test_agent (no corosync, no IPC).
 noinst_LTLIBRARIES += daemon/libglockagent.la

@@ -40,6 +40,7 @@
 #include "config.h"
 #include "glock_ipc.pb-c.h"
 #include "glockd.h"
+#include "kdev.h" /* kdev: the kernel client (/dev/glock) */
 #include "log.h"
 
 #define IPC_VERSION_MAJOR 1u
@@ -141,7 +142,13 @@ static void drop_job(void *data)
 	struct ipc_client *cl = data;
 	qb_ipcs_connection_t *conn = cl->conn;
 
-	qb_ipcs_disconnect(conn);
+	/*
+	 * Our reference keeps cl alive.  If the client hung up meanwhile,
+	 * libqb has disconnected it already (ipc_closed cleared cl->acl): a
+	 * second qb_ipcs_disconnect() would drop libqb's own reference again.
+	 */
+	if (cl->acl)
+		qb_ipcs_disconnect(conn);
 	qb_ipcs_connection_unref(conn);
 }
 
@@ -196,6 +203,11 @@ static void op_event(void *ctx, void *owner, const struct glock__agent_event *ev
 	GlockIpcEvent e = GLOCK_IPC_EVENT__INIT;
 	int r;
 
+	/* kdev: the kernel's holders are answered on /dev/glock, not over IPC. */
+	if (glockd_kdev_is_owner(((struct glockd_agent *)ctx)->gd, owner)) {
+		glockd_kdev_event(((struct glockd_agent *)ctx)->gd, ev);
+		return;
+	}
 	if (cl->dropping)
 		return;
 	e.handle = ev->handle;
@@ -1011,7 +1023,7 @@ static void ipc_destroyed(qb_ipcs_connection_t *c)
 static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
 	struct ipc_client *cl = qb_ipcs_context_get(c);
-	const struct qb_ipc_request_header *hdr = data;
+	struct qb_ipc_request_header hdr;
 	const uint8_t *payload;
 	size_t len;
 	int32_t id = 0;
@@ -1021,14 +1033,19 @@ static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 		reply_status(c, 0, GLOCK_STATUS__GLOCK_STATUS_INTERNAL);
 		return 0;
 	}
-	if (!data || size < sizeof(*hdr) || hdr->size < (int32_t)sizeof(*hdr) ||
-	    (size_t)hdr->size != size) {
+	if (!data || size < sizeof(hdr)) {
 		err = -EBADMSG;
 		goto bad;
 	}
-	id = hdr->id;
-	payload = (const uint8_t *)data + sizeof(*hdr);
-	len = size - sizeof(*hdr);
+	/* Copied: libqb's ring buffer aligns messages to 4 bytes, the header wants 8. */
+	memcpy(&hdr, data, sizeof(hdr));
+	if (hdr.size < (int32_t)sizeof(hdr) || (size_t)hdr.size != size) {
+		err = -EBADMSG;
+		goto bad;
+	}
+	id = hdr.id;
+	payload = (const uint8_t *)data + sizeof(hdr);
+	len = size - sizeof(hdr);
 	switch (id) {
 	case GLOCK_IPC_MSG__GLOCK_IPC_HELLO: err = do_hello(cl, id, payload, len); break;
 	case GLOCK_IPC_MSG__GLOCK_IPC_LOCK: err = do_lock(cl, id, payload, len); break;
@@ -1151,6 +1168,12 @@ int glockd_agent_start(struct glockd *gd)
 		return err;
 	}
 	log_info("lock agent ready; IPC service '%s'", gd->cfg->ipc_name);
+	/* kdev: the kernel client; a missing /dev/glock only disables it. */
+	err = glockd_kdev_start(gd, a->core);
+	if (err) {
+		glockd_agent_stop(gd);
+		return err;
+	}
 	return 0;
 }
 
@@ -1158,6 +1181,7 @@ void glockd_agent_stop(struct glockd *gd)
 {
 	struct glockd_agent *a = gd->agent;
 
+	glockd_kdev_stop(gd); /* kdev: before the agent core it uses goes */
 	if (gd->ipc) {
 		/* Destroying the service closes every connection (holders go). */
 		qb_ipcs_destroy(gd->ipc->svc);

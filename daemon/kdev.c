@@ -118,6 +118,8 @@ struct glockd_kdev {
 	bool retry_armed;
 	qb_loop_timer_handle retry_timer;
 	bool job_queued;
+	bool closing;              /* a device error: it is being closed */
+	bool close_queued;
 	bool stopping;
 	uint64_t requests, answers, bad_requests, refused_answers;
 	struct log_ratelimit rl_bad, rl_write;
@@ -126,6 +128,9 @@ struct glockd_kdev {
 
 static void kdev_close(struct glockd_kdev *kd, const char *why);
 static void job_arm(struct glockd_kdev *kd);
+static void job_run(void *data);
+static void close_job(void *data);
+static int32_t dev_dispatch(int32_t fd, int32_t revents, void *data);
 
 /* ---- names ---- */
 
@@ -223,22 +228,22 @@ static int errno_of_reason(enum glock_deny_reason reason)
 
 static void poll_set(struct glockd_kdev *kd, int32_t events)
 {
-	if (kd->fd < 0 || events == kd->events)
+	if (kd->fd < 0 || kd->closing || events == kd->events)
 		return;
-	if (qb_loop_poll_mod(kd->gd->loop, QB_LOOP_HIGH, kd->fd, events, kd, NULL) == 0)
+	if (qb_loop_poll_mod(kd->gd->loop, QB_LOOP_HIGH, kd->fd, events, kd, dev_dispatch) == 0)
 		kd->events = events;
 }
 
 static void retry_fired(void *data);
 
-/* Writes what the device takes; returns false if the device was closed. */
+/* Writes what the device takes now. */
 static void flush(struct glockd_kdev *kd)
 {
 	int32_t events = POLLIN;
 	struct qrec *q;
 	ssize_t r;
 
-	while (kd->fd >= 0 && !qb_list_empty(&kd->queue)) {
+	while (kd->fd >= 0 && !kd->closing && !qb_list_empty(&kd->queue)) {
 		q = qb_list_first_entry(&kd->queue, struct qrec, list);
 		r = write(kd->fd, &q->rec, sizeof(q->rec));
 		if (r < 0 && errno == EINTR)
@@ -289,7 +294,7 @@ static void queue_reply(struct glockd_kdev *kd, const struct glock_dev_reply *re
 {
 	struct qrec *q;
 
-	if (kd->fd < 0)
+	if (kd->fd < 0 || kd->closing)
 		return;
 	if (kd->queue_len >= KDEV_QUEUE_MAX) {
 		kdev_close(kd, "answer queue full (the module does not take answers)");
@@ -837,7 +842,7 @@ static void job_run(void *data)
 	size_t n, i;
 
 	kd->job_queued = false;
-	if (kd->fd < 0 || kd->stopping)
+	if (kd->fd < 0 || kd->closing || kd->stopping)
 		return;
 	/* Conversions that block a demote: withdraw them, DENY -EDEADLK. */
 	names = kgl_names(kd, NULL, &n);
@@ -871,7 +876,7 @@ static void job_run(void *data)
 
 static void job_arm(struct glockd_kdev *kd)
 {
-	if (kd->job_queued || kd->fd < 0)
+	if (kd->job_queued || kd->fd < 0 || kd->closing)
 		return;
 	if (qb_loop_job_add(kd->gd->loop, QB_LOOP_HIGH, kd, job_run) == 0)
 		kd->job_queued = true;
@@ -888,13 +893,15 @@ static int32_t dev_dispatch(int32_t fd, int32_t revents, void *data)
 	ssize_t r;
 	int i;
 
+	if (kd->closing)
+		return 0;
 	if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
 		kdev_close(kd, "poll error");
 		return 0;
 	}
 	if (revents & POLLOUT)
 		flush(kd);
-	for (i = 0; (revents & POLLIN) && i < KDEV_READ_BURST && kd->fd >= 0; i++) {
+	for (i = 0; (revents & POLLIN) && i < KDEV_READ_BURST && !kd->closing; i++) {
 		if (kd->queue_len >= KDEV_QUEUE_HIGH)
 			break;
 		r = read(fd, &req, sizeof(req));
@@ -926,6 +933,7 @@ static void close_job(void *data)
 {
 	struct glockd_kdev *kd = data;
 
+	kd->close_queued = false;
 	if (kd->fd < 0)
 		return;
 	qb_loop_poll_del(kd->gd->loop, kd->fd);
@@ -938,8 +946,9 @@ static void kdev_close(struct glockd_kdev *kd, const char *why)
 {
 	struct qrec *q, *qn;
 
-	if (kd->fd < 0)
+	if (kd->fd < 0 || kd->closing)
 		return;
+	kd->closing = true;
 	log_err("kernel client: closing %s (%s): every glockfs mount of this node withdraws",
 		kd->gd->cfg->dev_path, why);
 	qb_list_for_each_entry_safe(q, qn, &kd->queue, list) {
@@ -954,6 +963,8 @@ static void kdev_close(struct glockd_kdev *kd, const char *why)
 	/* From a job: we may be inside the poll dispatch or an agent callback. */
 	if (qb_loop_job_add(kd->gd->loop, QB_LOOP_HIGH, kd, close_job))
 		close_job(kd);
+	else
+		kd->close_queued = true;
 	/* The holders stay with the agent until stop: nobody releases them early. */
 }
 
@@ -1031,6 +1042,10 @@ void glockd_kdev_stop(struct glockd *gd)
 	if (!kd)
 		return;
 	kd->stopping = true;
+	if (kd->job_queued)
+		qb_loop_job_del(gd->loop, QB_LOOP_HIGH, kd, job_run);
+	if (kd->close_queued)
+		qb_loop_job_del(gd->loop, QB_LOOP_HIGH, kd, close_job);
 	if (kd->fd >= 0) {
 		qb_loop_poll_del(gd->loop, kd->fd);
 		close(kd->fd);

@@ -24,6 +24,7 @@
  *       Events: "L demote MODE", "L lost".  "L granted/error" of alock too.
  *       S in lvb=S is the LVB up to its first NUL byte, other bytes '.'.
  *       If glockd goes away: "disconnected ENAME" and exit status 3.
+ *       Every line also goes to stderr with the time of day in front.
  *
  *   glock-probe hostile [SERVICE]
  *       A hostile client of glockd's libqb IPC service (default "glockd"):
@@ -90,6 +91,9 @@ static struct glock_ls *ls;
 static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void out(const char *fmt, ...)
 {
+	struct timespec ts;
+	struct tm tm;
+	char stamp[32];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -97,6 +101,15 @@ static void out(const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	fflush(stdout);
+	/* The same line, time-stamped, on stderr (a transcript to match with the daemon logs). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ld ", stamp, ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 static struct label *label_get(const char *name, bool create)
@@ -710,11 +723,10 @@ static int hostile(const char *svc)
 		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		bool connected;
 
+		/* libqb binds the whole NUL-padded sun_path (see /proc/net/unix). */
 		snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "%s", svc);
 		connected = fd >= 0 &&
-			    connect(fd, (struct sockaddr *)&sa,
-				    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-						strlen(svc))) == 0;
+			    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		check(connected, "raw socket connect to @%s", svc);
 		if (connected) {
 			struct pollfd p = { .fd = fd, .events = POLLIN };

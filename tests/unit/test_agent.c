@@ -180,6 +180,28 @@ static void test_cached_grant_is_not_used_while_inquorate(void **state)
 	assert_int_equal(e->f.n_ops, ops); /* still the cached grant: no network */
 }
 
+static void test_conversion_against_own_demote_fails_as_deadlock(void **state)
+{
+	struct env *e = *state;
+	struct glock__agent_reply r;
+	uint64_t h;
+
+	/* a holds SH; another node's EX request makes the cluster demote us. */
+	assert_int_equal(glock__agent_lock(e->ag, e->a, &e->n, GLOCK_MODE_SH, 0, 0, 0, &r), 0);
+	grant(e, e->f.ops[e->f.n_ops - 1].req_id, GLOCK_MODE_SH);
+	h = r.handle;
+	demote(e, GLOCK_MODE_UN);
+	/* Converting up now would wait on the demote that waits on us. */
+	assert_int_equal(glock__agent_convert(e->ag, e->a, &e->n, h, GLOCK_MODE_EX, 0, 0, 0, NULL,
+					      &r), 0);
+	assert_false(r.pending);
+	assert_int_equal(r.reason, GLOCK_DENY_DEADLOCK);
+	assert_int_equal(r.mode, GLOCK_MODE_SH);
+	/* Once the holder lets go, the node gives the glock up. */
+	assert_int_equal(glock__agent_unlock(e->ag, e->a, &e->n, h, NULL), 0);
+	assert_int_equal(e->f.ops[e->f.n_ops - 1].kind, GLOCK_OP_RELEASE);
+}
+
 static void test_local_ex_holders_exclude_each_other(void **state)
 {
 	struct env *e = *state;
@@ -317,6 +339,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cached_grant_needs_no_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cached_grant_is_not_used_while_inquorate, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_conversion_against_own_demote_fails_as_deadlock,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_local_ex_holders_exclude_each_other, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_demote_waits_for_holder_then_releases_with_lvb,
 						setup, teardown),
