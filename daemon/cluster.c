@@ -132,7 +132,6 @@ struct glockd_cluster {
 	/* Deferred until the current apply() returns. */
 	bool snapshot_due;
 	bool fence_check_due;
-	int sync_event; /* +1 SYNCED, -1 UNSYNCED seen during this apply */
 
 	/*
 	 * Members of the current configuration (ascending) and which of them
@@ -502,9 +501,7 @@ static void snapshot_send(struct glockd_cluster *c)
 /* Work noted by the output callback, done once apply() has returned. */
 static void after_apply(struct glockd_cluster *c)
 {
-	if (c->sync_event) {
-		c->sync_event = 0;
-	}
+	glockd_hold_timer_update(c->gd);
 	if (c->snapshot_due)
 		snapshot_send(c);
 	if (c->fence_check_due)
@@ -1086,15 +1083,11 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 		break;
 	case GLOCK_OUT_SYNCED:
 		log_notice("synced: this node holds the cluster's lock table");
-		if (c) {
-			c->sync_event = 1;
+		if (c)
 			c->fence_check_due = true;
-		}
 		break;
 	case GLOCK_OUT_UNSYNCED:
 		log_warn("unsynced: quorum lost or not confirmed; local locks are lost");
-		if (c)
-			c->sync_event = -1;
 		break;
 	default:
 		break;
@@ -1304,7 +1297,6 @@ static void cluster_lost_job(void *data)
 	fence_jobs_abandon(c);
 	c->n_members = 0;
 	c->snapshot_due = c->fence_check_due = false;
-	c->sync_event = 0;
 	glockd_agent_on_cluster_lost(gd);
 	if (gd->stopping)
 		return;

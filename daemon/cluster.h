@@ -23,6 +23,8 @@ int glockd_engine_create(struct glockd *gd);
  * tick running for a while.
  */
 void glockd_engine_clock(struct glockd *gd);
+/* main.c: (re)arms the timer for the engine's next delayed demote. */
+void glockd_hold_timer_update(struct glockd *gd);
 
 /* cluster.c */
 /* The engine's output callback; ctx is the struct glockd. */

@@ -30,6 +30,8 @@ struct glockd {
 	struct glockd_agent *agent;
 	struct glockd_ipc *ipc;
 	struct glockd_kdev *kdev;
+	int hold_timer_fd;          /* timerfd for the next delayed demote (main.c) */
+	uint64_t hold_timer_due_us; /* what it is armed for; 0: disarmed */
 	bool stopping;
 };
 

@@ -22,6 +22,10 @@
 
 #include <qb/qbdefs.h>
 #include <qb/qblog.h>
+#include <poll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <qb/qbloop.h>
 
 #include "cluster.h"
@@ -32,21 +36,14 @@
 /*
  * Minimum hold time (DESIGN §2): the engine delays a demote of a grant
  * younger than its hold time until a TICK shows the time has passed, and
- * stamps each grant with the time of the last TICK.  So:
- *   - before each delivered message, cluster.c calls glockd_engine_clock(),
- *     which applies a TICK if the timer below has been idle: together they
- *     keep a grant's time within TICK_MS of the truth;
- *   - a 5 ms timer applies TICKs while a delayed demote could be pending.
- *     A demote is delayed only when an input arrives, by at most the
- *     glock's hold time (<= hold_max), so the timer runs for hold_max +
- *     TICK_MS after the last delivered message and then stops until the
- *     next one: an idle daemon does not wake up (libqb spins on epoll for
- *     the sub-millisecond rest of a timer, ~6 % CPU at 5 ms) nor walk a
- *     big table 200 times a second (a TICK visits every glock).
- * The resolution adds at most TICK_MS to a hold time of 10-200 ms.
+ * stamps each grant with the time of the last TICK.  So a TICK with the
+ * monotonic clock goes in before every delivered message (cheap: it looks
+ * only at delayed demotes), and one timerfd is armed for the instant the
+ * earliest delayed demote falls due (glock_engine_next_due).  No periodic
+ * tick: an idle daemon never wakes, and a demote is sent when it is due,
+ * not at the next 5 ms boundary.  A timerfd rather than a libqb timer,
+ * whose sub-millisecond rest libqb spins out on epoll.
  */
-#define TICK_MS 5u
-#define TICK_US (TICK_MS * 1000u)
 
 #ifndef GLOCKD_VERSION
 #define GLOCKD_VERSION "unknown"
@@ -110,73 +107,67 @@ static uint64_t monotonic_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static struct {
-	qb_loop_timer_handle timer;
-	bool armed;
-	uint64_t interval_us;   /* TICK_US, or more while a TICK is slow */
-	uint64_t last_tick_us;  /* last TICK applied */
-	uint64_t last_input_us; /* last delivered message */
-} clock_state;
-
 static void engine_tick(struct glockd *gd, uint64_t now_us)
 {
 	struct glock_input in = { .kind = GLOCK_IN_TICK };
 	int err;
 
-	uint64_t cost;
-
-	clock_state.last_tick_us = now_us;
-	if (!gd->engine || !glock_engine_synced(gd->engine) || !glock_engine_glock_count(gd->engine))
+	if (!gd->engine)
 		return;
 	in.u.tick.now_us = now_us;
 	err = glock_engine_apply(gd->engine, &in);
 	if (err)
 		log_debug("tick refused: %s", glock_engine_strerror(err));
-	/*
-	 * A TICK walks the whole table: with tens of thousands of glocks it
-	 * can take longer than TICK_MS.  Never spend more than half the time
-	 * ticking; hold times get coarser instead.
-	 */
-	cost = monotonic_us() - now_us;
-	clock_state.interval_us = 2 * cost > TICK_US ? 2 * cost : TICK_US;
-}
-
-static void tick(void *data);
-
-static void tick_arm(struct glockd *gd)
-{
-	if (clock_state.armed || gd->stopping)
-		return;
-	if (clock_state.interval_us < TICK_US)
-		clock_state.interval_us = TICK_US;
-	if (qb_loop_timer_add(gd->loop, QB_LOOP_HIGH, clock_state.interval_us * 1000u, gd, tick,
-			      &clock_state.timer) == 0)
-		clock_state.armed = true;
-	else
-		log_err("cannot arm the hold-time tick: demotes may be late");
-}
-
-/* Runs every TICK_MS while a delayed demote could be pending, then stops. */
-static void tick(void *data)
-{
-	struct glockd *gd = data;
-	uint64_t now = monotonic_us();
-
-	clock_state.armed = false;
-	if (now - clock_state.last_input_us > gd->cfg->hold_max_us + TICK_US)
-		return; /* idle: re-armed by the next delivered message */
-	engine_tick(gd, now);
-	tick_arm(gd);
 }
 
 void glockd_engine_clock(struct glockd *gd)
 {
-	uint64_t now = monotonic_us();
+	engine_tick(gd, monotonic_us());
+}
 
-	clock_state.last_input_us = now;
-	if (now - clock_state.last_tick_us > 2 * clock_state.interval_us) /* timer idle */
-		engine_tick(gd, now);
-	tick_arm(gd);
+void glockd_hold_timer_update(struct glockd *gd)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t due = 0;
+
+	if (gd->hold_timer_fd < 0 || !gd->engine)
+		return;
+	if (!glock_engine_next_due(gd->engine, &due)) {
+		if (!gd->hold_timer_due_us)
+			return;
+		due = 0; /* disarm */
+	} else if (due == gd->hold_timer_due_us) {
+		return;
+	} else if (due == 0) {
+		due = 1; /* 0 would disarm: fire at once */
+	}
+	its.it_value.tv_sec = (time_t)(due / 1000000u);
+	its.it_value.tv_nsec = (long)(due % 1000000u) * 1000;
+	if (timerfd_settime(gd->hold_timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_err("hold-time timer: %s; demotes may be late", strerror(errno));
+	gd->hold_timer_due_us = due;
+}
+
+static int32_t hold_timer_fired(int32_t fd, int32_t revents, void *data)
+{
+	struct glockd *gd = data;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_debug("hold-time timer read: %s", strerror(errno));
+	gd->hold_timer_due_us = 0;
+	glockd_engine_clock(gd);
+	glockd_hold_timer_update(gd);
+	return 0;
+}
+
+static int setup_hold_timer(struct glockd *gd)
+{
+	gd->hold_timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (gd->hold_timer_fd < 0)
+		return -errno;
+	return qb_loop_poll_add(gd->loop, QB_LOOP_HIGH, gd->hold_timer_fd, POLLIN, gd,
+				hold_timer_fired);
 }
 
 static int32_t on_signal(int32_t sig, void *data)
@@ -213,7 +204,7 @@ static int check_config(const struct glockd_config *cfg, const char *path)
 int main(int argc, char **argv)
 {
 	struct glockd_config cfg;
-	struct glockd gd = { .cfg = &cfg };
+	struct glockd gd = { .cfg = &cfg, .hold_timer_fd = -1 };
 	const char *path = GLOCKD_CONFIG_DEFAULT;
 	bool foreground = false, test_only = false, debug = false;
 	char err[512];
@@ -267,6 +258,10 @@ int main(int argc, char **argv)
 		log_err("cannot install signal handlers");
 		goto out_loop;
 	}
+	if (setup_hold_timer(&gd)) {
+		log_err("cannot set up the hold-time timer: %s", strerror(errno));
+		goto out_loop;
+	}
 
 	/* Corosync first: it tells us our node id, which the engine needs. */
 	if (glockd_cluster_start(&gd)) {
@@ -281,8 +276,6 @@ int main(int argc, char **argv)
 
 	/* Leave the group first, so no delivery reaches a stopping agent. */
 	status = EXIT_SUCCESS;
-	if (clock_state.armed)
-		qb_loop_timer_del(gd.loop, clock_state.timer);
 	glockd_cluster_stop(&gd);
 	glockd_agent_stop(&gd);
 	goto out_engine;
@@ -292,6 +285,10 @@ out_engine:
 	glock_engine_free(gd.engine);
 	gd.engine = NULL;
 out_loop:
+	if (gd.hold_timer_fd >= 0) {
+		qb_loop_poll_del(gd.loop, gd.hold_timer_fd);
+		close(gd.hold_timer_fd);
+	}
 	qb_loop_destroy(gd.loop);
 out_log:
 	log_notice("glockd exiting (%d)", status);

@@ -1585,6 +1585,20 @@ bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node)
 	return idx >= 0 && eng->member_synced[idx];
 }
 
+bool glock_engine_next_due(const struct glock_engine *eng, uint64_t *ret_due_us)
+{
+	uint64_t due = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < eng->n_delayed; i++)
+		if (eng->delayed[i]->local_demote_due_us < due)
+			due = eng->delayed[i]->local_demote_due_us;
+	if (!eng->n_delayed)
+		return false;
+	*ret_due_us = due;
+	return true;
+}
+
 uint64_t glock_engine_config_id(const struct glock_engine *eng)
 {
 	return eng->config_id;

@@ -239,6 +239,12 @@ bool glock_mode_compatible(enum glock_mode a, enum glock_mode b);
 /* True once the engine holds the cluster's table and may accept local ops. */
 bool glock_engine_synced(const struct glock_engine *eng);
 bool glock_engine_quorate(const struct glock_engine *eng);
+/*
+ * When the earliest delayed local demote falls due (the local clock of
+ * TICK inputs): a TICK at or after *ret_due_us sends it.  False when no
+ * demote waits, so the caller needs no timer.
+ */
+bool glock_engine_next_due(const struct glock_engine *eng, uint64_t *ret_due_us);
 /* Whether the engine counts member node as holding the cluster's table. */
 bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node);
 /*

@@ -80,10 +80,23 @@ static void test_demote_inside_hold_time_waits_for_a_tick_past_it(void **state)
 		assert_true(h_lookup(c, 3, G, &rec));
 		assert_true(rec.holders[0].demote_sent);
 	}
+	/* The daemon arms its timer from this: exactly when the demote is due. */
+	{
+		uint64_t due = 0;
+
+		assert_true(glock_engine_next_due(h_eng(c, 1), &due));
+		assert_true(due == 1000 + HOLD_MIN);
+		assert_false(glock_engine_next_due(h_eng(c, 2), &due));
+	}
 	tick(c, 1000 + HOLD_MIN - 1);
 	assert_int_equal(demotes(c, 1), 0);
 	tick(c, 1000 + HOLD_MIN);
 	assert_int_equal(demotes(c, 1), 1);
+	{
+		uint64_t due;
+
+		assert_false(glock_engine_next_due(h_eng(c, 1), &due));
+	}
 	assert_int_equal(h_find_glock(c, 1, GLOCK_OUT_DEMOTE, G)->mode, GLOCK_MODE_UN);
 	tick(c, 1000 + 5 * HOLD_MIN);
 	assert_int_equal(demotes(c, 1), 1);
