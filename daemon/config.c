@@ -149,11 +149,11 @@ static int parse_ms(struct parser *p, const char *key, const char *v, uint64_t m
 	return 0;
 }
 
-static int parse_allow_uid(struct parser *p, struct glockd_config *cfg, const char *key,
-			   const char *v)
+/* A user or group, by number or by name, added once to an allow list. */
+static int parse_allow_id(struct parser *p, const char *key, const char *v, bool group,
+			  uint32_t *list, size_t *n)
 {
 	uint64_t id;
-	uid_t uid;
 	size_t i;
 
 	if (!*v)
@@ -163,56 +163,38 @@ static int parse_allow_uid(struct parser *p, struct glockd_config *cfg, const ch
 
 		if (r)
 			return r;
-		uid = (uid_t)id;
-	} else {
-		struct passwd *pw;
+	} else if (group) {
+		struct group *gr = getgrnam(v);
 
-		errno = 0;
-		pw = getpwnam(v);
+		if (!gr)
+			return parse_error(p, "%s: no such group '%s'", key, v);
+		id = gr->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(v);
+
 		if (!pw)
 			return parse_error(p, "%s: no such user '%s'", key, v);
-		uid = pw->pw_uid;
+		id = pw->pw_uid;
 	}
-	for (i = 0; i < cfg->n_allowed_uids; i++)
-		if (cfg->allowed_uids[i] == uid)
+	for (i = 0; i < *n; i++)
+		if (list[i] == id)
 			return 0;
-	if (cfg->n_allowed_uids >= GLOCKD_ALLOW_MAX)
+	if (*n >= GLOCKD_ALLOW_MAX)
 		return parse_error(p, "%s: more than %d entries", key, GLOCKD_ALLOW_MAX);
-	cfg->allowed_uids[cfg->n_allowed_uids++] = uid;
+	list[(*n)++] = (uint32_t)id;
 	return 0;
+}
+
+static int parse_allow_uid(struct parser *p, struct glockd_config *cfg, const char *key,
+			   const char *v)
+{
+	return parse_allow_id(p, key, v, false, cfg->allowed_uids, &cfg->n_allowed_uids);
 }
 
 static int parse_allow_gid(struct parser *p, struct glockd_config *cfg, const char *key,
 			   const char *v)
 {
-	uint64_t id;
-	gid_t gid;
-	size_t i;
-
-	if (!*v)
-		return parse_error(p, "%s: missing value", key);
-	if (isdigit((unsigned char)v[0])) {
-		int r = parse_uint(p, key, v, 0, (uint64_t)UINT32_MAX - 1, &id);
-
-		if (r)
-			return r;
-		gid = (gid_t)id;
-	} else {
-		struct group *gr;
-
-		errno = 0;
-		gr = getgrnam(v);
-		if (!gr)
-			return parse_error(p, "%s: no such group '%s'", key, v);
-		gid = gr->gr_gid;
-	}
-	for (i = 0; i < cfg->n_allowed_gids; i++)
-		if (cfg->allowed_gids[i] == gid)
-			return 0;
-	if (cfg->n_allowed_gids >= GLOCKD_ALLOW_MAX)
-		return parse_error(p, "%s: more than %d entries", key, GLOCKD_ALLOW_MAX);
-	cfg->allowed_gids[cfg->n_allowed_gids++] = gid;
-	return 0;
+	return parse_allow_id(p, key, v, true, cfg->allowed_gids, &cfg->n_allowed_gids);
 }
 
 /* ---- keys ---- */
