@@ -118,6 +118,7 @@ struct glockd_kdev {
 	bool retry_armed;
 	qb_loop_timer_handle retry_timer;
 	bool job_queued;
+	qb_loop_timer_handle job_timer;
 	bool closing;              /* a device error: it is being closed */
 	bool close_queued;
 	bool stopping;
@@ -186,9 +187,12 @@ static struct glock_name *kgl_names(struct glockd_kdev *kd, const char *lockspac
 		log_err("kernel client: out of memory listing its glocks");
 		return NULL;
 	}
-	while (n < kd->n_glocks && qb_map_iter_next(it, &p)) {
+	/* To the end, even when full: see for_all() in agent.c (libqb 2.0.6). */
+	while (qb_map_iter_next(it, &p)) {
 		struct kgl *kg = p;
 
+		if (n >= kd->n_glocks)
+			continue;
 		if (!lockspace || !strcmp(kg->name.lockspace, lockspace))
 			v[n++] = kg->name;
 	}
@@ -646,14 +650,28 @@ static void do_cancel(struct glockd_kdev *kd, const struct glock_dev_request *re
 		      const struct glock_name *name)
 {
 	struct kgl *kg = kgl_find(kd, name);
+	struct glock_name nm;
+	qb_map_iter_t *it;
+	void *p;
 	int err;
 
+	if (!kg || kg->req_id != req->req_id) {
+		/* The ABI names the request by req_id: the glock may be left out. */
+		kg = NULL;
+		it = qb_map_iter_create(kd->glocks);
+		while (it && qb_map_iter_next(it, &p))
+			if (((struct kgl *)p)->req_id == req->req_id)
+				kg = p;
+		if (it)
+			qb_map_iter_free(it);
+	}
 	/* A request already answered (or unknown) has nothing to cancel. */
-	if (!kg || !kg->has_handle || kg->req_id != req->req_id)
+	if (!kg || !kg->has_handle)
 		return;
-	err = glock__agent_cancel(kd->core, kd->acl, name, kg->handle);
+	nm = kg->name; /* the DENY event may free kg */
+	err = glock__agent_cancel(kd->core, kd->acl, &nm, kg->handle);
 	if (err && err != -EALREADY)
-		log_glock(LOG_WARNING, name, "kernel client: cancel req %" PRIu64 ": %s",
+		log_glock(LOG_WARNING, &nm, "kernel client: cancel req %" PRIu64 ": %s",
 			  (uint64_t)req->req_id, strerror(-err));
 }
 
@@ -878,7 +896,12 @@ static void job_arm(struct glockd_kdev *kd)
 {
 	if (kd->job_queued || kd->fd < 0 || kd->closing)
 		return;
-	if (qb_loop_job_add(kd->gd->loop, QB_LOOP_HIGH, kd, job_run) == 0)
+	/*
+	 * A zero timer, not a loop job: libqb 2.0.6 does not see a job added
+	 * in its last pass before it sleeps, and the work would wait for an
+	 * unrelated wakeup (see sendq_kick() in cluster.c).
+	 */
+	if (qb_loop_timer_add(kd->gd->loop, QB_LOOP_HIGH, 0, kd, job_run, &kd->job_timer) == 0)
 		kd->job_queued = true;
 	else
 		log_err("kernel client: cannot queue deferred work");
@@ -1043,7 +1066,7 @@ void glockd_kdev_stop(struct glockd *gd)
 		return;
 	kd->stopping = true;
 	if (kd->job_queued)
-		qb_loop_job_del(gd->loop, QB_LOOP_HIGH, kd, job_run);
+		qb_loop_timer_del(gd->loop, kd->job_timer);
 	if (kd->close_queued)
 		qb_loop_job_del(gd->loop, QB_LOOP_HIGH, kd, close_job);
 	if (kd->fd >= 0) {

@@ -390,12 +390,12 @@ static ssize_t dev_write(struct file *file, const char __user *u,
 
 static __poll_t dev_poll(struct file *file, poll_table *wait)
 {
-	__poll_t mask = 0;
+	__poll_t mask = EPOLLOUT | EPOLLWRNORM; /* write() never blocks */
 
 	poll_wait(file, &chan.readq, wait);
 	spin_lock(&chan.lock);
 	if (!list_empty(&chan.queue))
-		mask = EPOLLIN | EPOLLRDNORM;
+		mask |= EPOLLIN | EPOLLRDNORM;
 	spin_unlock(&chan.lock);
 	return mask;
 }

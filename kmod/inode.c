@@ -228,6 +228,26 @@ static struct dentry *glockfs_interpose(struct inode *dir,
 	return d_splice_alias(inode, dentry);
 }
 
+/*
+ * Problem scenario: node A renames or unlinks F; node B still has the lower
+ * dentry of F cached (our inode pins it), and a lower filesystem without
+ * d_revalidate (9p with cache=none) hands it back as if F still existed.
+ * Holding the directory's glock, we know our cached view may be stale, so
+ * a cached lower dentry that cannot revalidate itself is dropped and
+ * looked up afresh.  Directories are kept: dropping one still in use
+ * breaks a later rmdir on the lower filesystem.
+ */
+static void glockfs_drop_stale_lower(struct dentry *lower_dir, const struct qstr *name)
+{
+	struct dentry *cached = d_hash_and_lookup(lower_dir, (struct qstr *)name);
+
+	if (IS_ERR_OR_NULL(cached))
+		return;
+	if (!(cached->d_flags & DCACHE_OP_REVALIDATE) && !d_is_dir(cached))
+		d_drop(cached);
+	dput(cached);
+}
+
 static struct dentry *glockfs_lookup(struct inode *dir, struct dentry *dentry,
 				     unsigned int flags)
 {
@@ -239,6 +259,7 @@ static struct dentry *glockfs_lookup(struct inode *dir, struct dentry *dentry,
 	err = glockfs_glock_nq(GL(dir), GLOCK_DEV_MODE_SH, &gh);
 	if (err)
 		return ERR_PTR(err);
+	glockfs_drop_stale_lower(lower_dir, &dentry->d_name);
 	lower_dentry = lookup_one_len_unlocked(dentry->d_name.name, lower_dir,
 					       dentry->d_name.len);
 	if (IS_ERR(lower_dentry))
