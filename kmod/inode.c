@@ -115,8 +115,26 @@ struct inode *glockfs_get_inode(struct super_block *sb,
 	inode = iget_locked(sb, lower_inode->i_ino);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	if (!(inode->i_state & I_NEW))
+	if (!(inode->i_state & I_NEW) && inode_wrong_type(inode, lower_inode->i_mode)) {
+		/*
+		 * The lower filesystem reused the number of a removed object
+		 * (the 9p server's host does) for one of another type: the
+		 * cached inode is stale.  Unhash it; it goes with its last
+		 * reference, and this lookup gets a fresh one.
+		 */
+		remove_inode_hash(inode);
+		iput(inode);
+		inode = iget_locked(sb, lower_inode->i_ino);
+		if (!inode)
+			return ERR_PTR(-ENOMEM);
+	}
+	if (!(inode->i_state & I_NEW)) {
+		if (inode_wrong_type(inode, lower_inode->i_mode)) {
+			iput(inode);
+			return ERR_PTR(-ESTALE);
+		}
 		return inode;
+	}
 
 	gi = GLOCKFS_I(inode);
 	gi->gi_lower_dentry = dget(lower_dentry);
@@ -239,13 +257,43 @@ static struct dentry *glockfs_interpose(struct inode *dir,
  */
 static void glockfs_drop_stale_lower(struct dentry *lower_dir, const struct qstr *name)
 {
-	struct dentry *cached = d_hash_and_lookup(lower_dir, (struct qstr *)name);
+	struct inode *dir = d_inode(lower_dir);
+	struct dentry *cached, *fresh;
 
-	if (IS_ERR_OR_NULL(cached))
+	/*
+	 * tmpfs and the like (simple_lookup) keep a directory only in the
+	 * dcache: their dentries are never stale, and dropping one would
+	 * remove the file.
+	 */
+	if (dir->i_op->lookup == simple_lookup)
 		return;
-	if (!(cached->d_flags & DCACHE_OP_REVALIDATE) && !d_is_dir(cached))
-		d_drop(cached);
+	/* Exclusive: no lower lookup of this directory runs in between. */
+	inode_lock_nested(dir, I_MUTEX_PARENT);
+	cached = d_hash_and_lookup(lower_dir, (struct qstr *)name);
+	if (IS_ERR_OR_NULL(cached))
+		goto out_unlock;
+	if ((cached->d_flags & DCACHE_OP_REVALIDATE) || d_is_dir(cached) ||
+	    d_really_is_negative(cached))
+		goto out_put;
+	d_drop(cached);
+	fresh = lookup_one_len(name->name, lower_dir, name->len);
+	if (IS_ERR(fresh))
+		goto out_put;
+	/*
+	 * Still the same object under this name: keep the dentry that our
+	 * inodes and open files use (9p makes a new inode per lookup, so
+	 * compare inode numbers).
+	 */
+	if (d_really_is_positive(fresh) &&
+	    d_inode(fresh)->i_ino == d_inode(cached)->i_ino) {
+		d_drop(fresh);
+		d_rehash(cached);
+	}
+	dput(fresh);
+out_put:
 	dput(cached);
+out_unlock:
+	inode_unlock(dir);
 }
 
 static struct dentry *glockfs_lookup(struct inode *dir, struct dentry *dentry,
@@ -318,7 +366,7 @@ enum glockfs_new_kind { GLOCKFS_NEW_FILE, GLOCKFS_NEW_DIR, GLOCKFS_NEW_LINK };
 
 static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
 				 enum glockfs_new_kind kind, umode_t mode,
-				 const char *target)
+				 const char *target, bool excl)
 {
 	struct glockfs_holder gh;
 	struct inode *lower_dir, *inode;
@@ -335,8 +383,19 @@ static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
 	case GLOCKFS_NEW_FILE:
 		err = glockfs_do_create(lower_dir, glockfs_lower_dentry(dentry),
 					mode);
-		if (!err)
+		/*
+		 * Problem scenario: B's lookup (under the directory's SH glock)
+		 * found no F; then A created F.  Holding EX now, B finds F on
+		 * the lower filesystem: open(O_CREAT) without O_EXCL must open
+		 * it, not fail with EEXIST.
+		 */
+		if (err == -EEXIST && !excl) {
 			err = glockfs_relookup(dentry);
+			if (!err && !d_is_reg(glockfs_lower_dentry(dentry)))
+				err = -EEXIST;
+		} else if (!err) {
+			err = glockfs_relookup(dentry);
+		}
 		break;
 	case GLOCKFS_NEW_DIR:
 		err = glockfs_do_mkdir(lower_dir, glockfs_lower_dentry(dentry),
@@ -373,19 +432,19 @@ out_dq:
 static int glockfs_create(struct user_namespace *ns, struct inode *dir,
 			  struct dentry *dentry, umode_t mode, bool excl)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_FILE, mode, NULL);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_FILE, mode, NULL, excl);
 }
 
 static int glockfs_mkdir(struct user_namespace *ns, struct inode *dir,
 			 struct dentry *dentry, umode_t mode)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_DIR, mode, NULL);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_DIR, mode, NULL, true);
 }
 
 static int glockfs_symlink(struct user_namespace *ns, struct inode *dir,
 			   struct dentry *dentry, const char *target)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_LINK, 0, target);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_LINK, 0, target, true);
 }
 
 static int glockfs_remove(struct inode *dir, struct dentry *dentry, bool isdir)

@@ -12,6 +12,7 @@
 #              the turn read from the file itself (tests/vm/append-turns.c);
 #              guest 3 and the host find every record once, in order
 #   names      rename, unlink, mkdir on one guest are seen on the others
+#   race       two guests open(O_CREAT) the same new names at once
 #   withdraw   glockd killed on guest 3: I/O there fails with EIO without
 #              hanging, umount and rmmod work, guests 1 and 2 carry on
 #   logs       glockd's /dev/glock bridge logged no warning on any guest
@@ -276,6 +277,30 @@ if left=$(vexec 1 60 "stat -c %n $M/dir1/ren-b $M/dir1 2>/dev/null") && [ -n "$l
     bad "names: guest 1 still finds $(echo $left) after guest 3 removed them (stale dentry)"
 else
     ok "names: guest 1 no longer finds what guest 3 removed"
+fi
+
+# ------------------------------------------------------------ create race --
+# Both guests open(O_CREAT) the same 50 new names at once, without O_EXCL:
+# whoever comes second must open the file the other created, not get EEXIST.
+race="python3 -c '
+import os, sys
+for i in range(50):
+    try:
+        os.close(os.open(\"$M/race%d\" % i, os.O_CREAT | os.O_WRONLY, 0o644))
+    except OSError as e:
+        sys.exit(\"race%d: %s\" % (i, e))
+'"
+vexec 1 120 "$race" >"$WORK/race1.out" 2>&1 &
+p1=$!
+vexec 2 120 "$race" >"$WORK/race2.out" 2>&1
+r2=$?
+wait $p1
+r1=$?
+n=$(vexec 3 60 "ls $M | grep -c '^race'" | tr -d '\r')
+if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$n" = 50 ]; then
+    ok "create race: guests 1 and 2 both open(O_CREAT) the same 50 new names; guest 3 sees 50"
+else
+    bad "create race: rc $r1/$r2, guest 3 sees $n files: $(cat "$WORK/race1.out" "$WORK/race2.out" | head -n 3)"
 fi
 
 # ---------------------------------------------------------------- withdraw --
