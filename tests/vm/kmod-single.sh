@@ -110,8 +110,11 @@ else
 	tail -50 "$work/console.log" 2>/dev/null
 fi
 rc=$(cat "$work/results/rc" 2>/dev/null)
+# The guest's checks, counted for the suite's summary line.
+n_ok=$(grep -cE '^ok( |$)' "$work/results/guest.log" 2>/dev/null)
+n_bad=$(grep -cE '^FAIL( |$)' "$work/results/guest.log" 2>/dev/null)
 case $rc in
-0) echo "kmod-single: PASS"; exit 0 ;;
+0) echo "kmod-single: PASS"; echo "${n_ok:-0} passed, 0 failed"; exit 0 ;;
 '')
 	[ "$qrc" = 124 ] && fail "guest timed out"
 	tail -40 "$work/console.log" 2>/dev/null
@@ -119,5 +122,6 @@ case $rc in
 *)
 	echo "--- guest dmesg (tail) ---"
 	tail -60 "$work/results/dmesg.txt" 2>/dev/null
+	echo "${n_ok:-0} passed, ${n_bad:-1} failed"
 	fail "$rc guest check(s) failed" ;;
 esac
