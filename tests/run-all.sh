@@ -132,6 +132,7 @@ for stage in $stages; do
 		run_script vm-smoke vm-smoke tests/vm/vm-smoke.sh
 		[ -x tests/vm/kmod-single.sh ] && run_script kmod kmod-single tests/vm/kmod-single.sh
 		[ -x tests/vm/vm-cluster-test.sh ] && run_script vm-cluster vm-cluster tests/vm/vm-cluster-test.sh
+		[ -x tests/vm/dio-cluster.sh ] && run_script dio-cluster dio-cluster tests/vm/dio-cluster.sh
 		;;
 	*)
 		echo "unknown stage $stage" >&2

@@ -36,6 +36,9 @@ if [ -z "${GLOCK_VM_STATE:-}" ]; then
 fi
 export GLOCK_VM_STATE
 state=$GLOCK_VM_STATE
+# The shared directory lives apart from the harness's state, which `up`
+# may clean.
+shared=$(mktemp -d /tmp/dio-cluster-shared.XXXXXX)
 up=0
 
 msg() { echo "dio-cluster: $*"; }
@@ -44,6 +47,7 @@ finish() {
 	[ "${KEEP:-0}" = 1 ] && exit "$1"
 	[ "$up" = 1 ] && "$vmc" down >/dev/null 2>&1
 	[ "$own_state" = 1 ] && rm -rf "$state"
+	rm -rf "$shared"
 	exit "$1"
 }
 on() {	# on NODE [--timeout S] -- CMD...
@@ -60,12 +64,12 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 make -s -C "$top/kmod" >/dev/null 2>&1 || skip "kmod/glockfs.ko does not build"
 
 # The test program goes to the shared directory: /shared in every guest.
-mkdir -p "$state/shared/bin" "$state/shared/dio"
-gcc -static -O2 -Wall -Werror -o "$state/shared/bin/dio-test" \
+mkdir -p "$shared/bin" "$shared/dio"
+gcc -static -O2 -Wall -Werror -o "$shared/bin/dio-test" \
 	"$top/tests/vm/dio-test.c" || { msg "FAIL: build dio-test"; exit 1; }
 
 msg "bringing up 2 guests (state $state)"
-if ! nice "$vmc" up --nodes 2 --shared "$state/shared" >"$state/up.log" 2>&1; then
+if ! nice "$vmc" up --nodes 2 --shared "$shared" >"$state/up.log" 2>&1; then
 	tail -20 "$state/up.log"
 	skip "vm-cluster up failed (log above): cluster rig not ready"
 fi
@@ -119,4 +123,5 @@ done
 
 "$vmc" dmesg-check || { msg "FAIL: guest kernel log shows trouble"; fails=$((fails + 1)); }
 msg "$([ $fails = 0 ] && echo PASS || echo "FAIL ($fails)")"
+echo "$((3 - fails < 0 ? 0 : 3 - fails)) passed, $fails failed"	# 2 modes + dmesg
 finish $((fails > 0))
