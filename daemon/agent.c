@@ -322,9 +322,11 @@ static void holder_free(struct holder *h)
 	free(h);
 }
 
-static struct holder *holder_find(struct agl *gl, struct glock__agent_client *cl,
-				  uint64_t handle)
+/* A client's holder on the named glock, by handle; NULL if there is none. */
+static struct holder *holder_find(struct glock__agent *ag, struct glock__agent_client *cl,
+				  const struct glock_name *name, uint64_t handle)
 {
+	struct agl *gl = agl_find(ag, name);
 	struct holder *h;
 
 	if (!gl)
@@ -333,6 +335,18 @@ static struct holder *holder_find(struct agl *gl, struct glock__agent_client *cl
 		if (h->handle == handle && h->cl == cl)
 			return h;
 	return NULL;
+}
+
+/* The LVB a client hands over goes to the cluster when the node leaves EX. */
+static int holder_put_lvb(struct holder *h, const uint8_t *lvb)
+{
+	if (!lvb)
+		return 0;
+	if (h->mode != GLOCK_MODE_EX)
+		return -EINVAL;
+	memcpy(h->gl->lvb, lvb, GLOCK_LVB_LEN);
+	h->gl->lvb_dirty = true;
+	return 0;
 }
 
 static void send_event(struct glock__agent *ag, struct holder *h, enum glock__agent_ev_kind kind,
@@ -852,20 +866,16 @@ int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl
 	if (!cl || !rep || !name_ok(name) || !mode_valid(mode) || mode == GLOCK_MODE_UN ||
 	    (flags & ~GLOCK_FLAGS_ALL))
 		return -EINVAL;
-	gl = agl_find(ag, name);
-	h = holder_find(gl, cl, handle);
+	h = holder_find(ag, cl, name, handle);
 	if (!h)
 		return -ENOENT;
+	gl = h->gl;
 	if (h->waiting)
 		return -EBUSY;
 	if (h->mode == mode)
 		return -EALREADY;
-	if (lvb && h->mode != GLOCK_MODE_EX)
+	if (holder_put_lvb(h, lvb))
 		return -EINVAL;
-	if (lvb) {
-		memcpy(gl->lvb, lvb, GLOCK_LVB_LEN);
-		gl->lvb_dirty = true;
-	}
 	h->client_ref = client_ref;
 	h->flags = flags;
 	h->want = mode;
@@ -903,18 +913,14 @@ int glock__agent_unlock(struct glock__agent *ag, struct glock__agent_client *cl,
 
 	if (!name_ok(name))
 		return -EINVAL;
-	gl = agl_find(ag, name);
-	h = holder_find(gl, cl, handle);
+	h = holder_find(ag, cl, name, handle);
 	if (!h)
 		return -ENOENT;
+	gl = h->gl;
 	if (h->waiting)
 		return -EBUSY;
-	if (lvb && h->mode != GLOCK_MODE_EX)
+	if (holder_put_lvb(h, lvb))
 		return -EINVAL;
-	if (lvb) {
-		memcpy(gl->lvb, lvb, GLOCK_LVB_LEN);
-		gl->lvb_dirty = true;
-	}
 	holder_free(h);
 	process(ag, gl);
 	finish(ag, gl);
@@ -950,10 +956,10 @@ int glock__agent_cancel(struct glock__agent *ag, struct glock__agent_client *cl,
 
 	if (!name_ok(name))
 		return -EINVAL;
-	gl = agl_find(ag, name);
-	h = holder_find(gl, cl, handle);
+	h = holder_find(ag, cl, name, handle);
 	if (!h)
 		return -ENOENT;
+	gl = h->gl;
 	if (!h->waiting)
 		return -EALREADY;
 	waiter_withdraw(ag, h, 0, GLOCK_DENY_CANCELLED);
