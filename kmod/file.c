@@ -60,6 +60,34 @@ module_param(fault_retry, bool, 0644);
 MODULE_PARM_DESC(fault_retry,
 		 "Fault user buffers in outside the glock and retry (default Y); N deadlocks, for tests only");
 
+static bool retry_short_copy = true;
+module_param(retry_short_copy, bool, 0644);
+MODULE_PARM_DESC(retry_short_copy,
+		 "With fault_retry: go on after a copy cut short by a fault (default Y); N returns the short count, for tests only");
+
+static bool cut_invalidate_lock = true;
+module_param(cut_invalidate_lock, bool, 0644);
+MODULE_PARM_DESC(cut_invalidate_lock,
+		 "Keep page faults out across truncate and hole punch (default Y); N lets them race the cut, for tests only");
+
+/*
+ * The invalidate lock across a cut (truncate, hole punch, zero range).
+ * Returns whether it was taken: the parameter may change meanwhile.
+ */
+bool glockfs_cut_lock(struct address_space *mapping)
+{
+	if (!READ_ONCE(cut_invalidate_lock))
+		return false;
+	filemap_invalidate_lock(mapping);
+	return true;
+}
+
+void glockfs_cut_unlock(struct address_space *mapping, bool locked)
+{
+	if (locked)
+		filemap_invalidate_unlock(mapping);
+}
+
 static struct glockfs_glock *file_gl(struct file *file)
 {
 	return &GLOCKFS_I(file_inode(file))->gi_gl;
@@ -316,6 +344,7 @@ static ssize_t glockfs_direct_read(struct kiocb *iocb, struct iov_iter *to)
 	struct glockfs_glock *gl = file_gl(file);
 	size_t prev_count = 0, window_size = 0;
 	bool retry = READ_ONCE(fault_retry);
+	bool go_on = READ_ONCE(retry_short_copy);
 	struct glockfs_holder gh;
 	struct file *lower;
 	size_t read = 0;
@@ -343,7 +372,7 @@ lock:
 	glockfs_nofault_end(to, retry);
 	if (ret > 0)
 		read += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry)
+	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
 		goto out_dq;
 
 	/* A round that moved nothing with a one-page window: bounce. */
@@ -452,6 +481,7 @@ static ssize_t glockfs_direct_write(struct kiocb *iocb, struct iov_iter *from)
 	struct glockfs_glock *gl = file_gl(file);
 	size_t prev_count = 0, window_size = 0;
 	bool retry = READ_ONCE(fault_retry);
+	bool go_on = READ_ONCE(retry_short_copy);
 	struct glockfs_holder gh;
 	struct file *lower;
 	size_t written = 0;
@@ -486,7 +516,7 @@ lock:
 	glockfs_nofault_end(from, retry);
 	if (ret > 0)
 		written += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry)
+	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
 		goto out_dq;
 
 	stuck = prev_count == iov_iter_count(from) && window_size <= PAGE_SIZE;
@@ -522,6 +552,7 @@ static ssize_t glockfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct glockfs_glock *gl = file_gl(iocb->ki_filp);
 	size_t prev_count = 0, window_size = 0;
 	bool retry = READ_ONCE(fault_retry);
+	bool go_on = READ_ONCE(retry_short_copy);
 	struct glockfs_holder gh;
 	size_t read = 0;
 	ssize_t ret;
@@ -541,7 +572,7 @@ lock:
 	glockfs_nofault_end(to, retry);
 	if (ret > 0)
 		read += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry)
+	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
 		goto out_dq;
 
 	if (should_fault_in_pages(to, iocb, &prev_count, &window_size)) {
@@ -566,6 +597,7 @@ static ssize_t glockfs_buffered_write(struct kiocb *iocb,
 	size_t prev_count = 0, window_size = 0;
 	size_t orig_count = iov_iter_count(from);
 	bool retry = READ_ONCE(fault_retry);
+	bool go_on = READ_ONCE(retry_short_copy);
 	struct glockfs_holder gh;
 	bool held = false;
 	size_t written = 0;
@@ -579,7 +611,9 @@ fault_in:
 			ret = -EFAULT;
 			goto out;
 		}
-		from->count = min(from->count, window_size);
+		/* One window a round; the whole rest when rounds are off. */
+		if (go_on)
+			from->count = min(from->count, window_size);
 	}
 	ret = glockfs_glock_nq(gl, GLOCK_DEV_MODE_EX, &gh);
 	if (ret)
@@ -602,7 +636,7 @@ fault_in:
 	current->backing_dev_info = NULL;
 	if (ret > 0)
 		written += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry)
+	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
 		goto out_dq;
 
 	from->count = orig_count - written;
@@ -826,6 +860,7 @@ static long glockfs_file_fallocate(struct file *file, int mode,
 	loff_t end = offset + len - 1, size;
 	struct glockfs_holder gh;
 	struct file *lower;
+	bool cut_locked;
 	long err;
 
 	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
@@ -843,7 +878,7 @@ static long glockfs_file_fallocate(struct file *file, int mode,
 	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_EX, &gh);
 	if (err)
 		goto out_unlock_inode;
-	filemap_invalidate_lock(mapping);
+	cut_locked = glockfs_cut_lock(mapping);
 	if (zeroing) {
 		/* The partial pages at the ends keep their other bytes. */
 		err = filemap_write_and_wait_range(mapping, offset, end);
@@ -871,7 +906,7 @@ static long glockfs_file_fallocate(struct file *file, int mode,
 	fsstack_copy_attr_times(inode, glockfs_lower_inode(inode));
 	err = file_update_time(file);
 out_unlock:
-	filemap_invalidate_unlock(mapping);
+	glockfs_cut_unlock(mapping, cut_locked);
 	glockfs_glock_dq(&gh);
 out_unlock_inode:
 	inode_unlock(inode);

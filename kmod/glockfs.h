@@ -202,6 +202,8 @@ extern const struct inode_operations glockfs_symlink_iops;
 /* file.c */
 extern const struct file_operations glockfs_file_fops;
 extern const struct file_operations glockfs_dir_fops;
+bool glockfs_cut_lock(struct address_space *mapping);
+void glockfs_cut_unlock(struct address_space *mapping, bool locked);
 
 /* aops.c */
 extern const struct address_space_operations glockfs_aops;

@@ -587,6 +587,7 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	bool truncate = (ia->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode);
 	struct iattr lower_ia = *ia;
 	struct glockfs_holder gh;
+	bool cut_locked = false;
 	int err;
 
 	err = setattr_prepare(&init_user_ns, dentry, ia);
@@ -604,7 +605,7 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 		 * cut, past its new end.  The lower file must hold
 		 * everything below the old size.
 		 */
-		filemap_invalidate_lock(inode->i_mapping);
+		cut_locked = glockfs_cut_lock(inode->i_mapping);
 		err = filemap_write_and_wait(inode->i_mapping);
 		if (err)
 			goto out_unlock;
@@ -623,7 +624,7 @@ static int glockfs_setattr(struct user_namespace *ns, struct dentry *dentry,
 	fsstack_copy_attr_all(inode, lower);
 out_unlock:
 	if (truncate)
-		filemap_invalidate_unlock(inode->i_mapping);
+		glockfs_cut_unlock(inode->i_mapping, cut_locked);
 	glockfs_glock_dq(&gh);
 	return err;
 }

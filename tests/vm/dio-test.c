@@ -548,6 +548,7 @@ static sigjmp_buf bus_jmp;
 
 static void on_sigbus(int sig)
 {
+	(void)sig;
 	siglongjmp(bus_jmp, 1);
 }
 
@@ -555,6 +556,7 @@ static void mmap_writer(int fd, unsigned char *map, int k)
 {
 	static volatile int p;
 
+	(void)fd;
 	signal(SIGBUS, on_sigbus);
 	if (sigsetjmp(bus_jmp, 1))
 		p++;	/* that page is past EOF now: the next one */
@@ -563,12 +565,21 @@ static void mmap_writer(int fd, unsigned char *map, int k)
 	p = 0;
 }
 
+/* Writeback at any moment, as the flusher or another task's sync would. */
+static void syncer(int fd, unsigned char *map, int k)
+{
+	(void)map;
+	(void)k;
+	fsync(fd);
+}
+
 /*
  * Truncate racing mmap writes: the writer dirties every page of the
- * mapping while the file is cut to 2 pages and grown again.  Once a cut
- * is done and written back, the lower file has exactly 2 pages: no page
- * redirtied during the cut was written back past the new end.  At the
- * end, everything past the cut reads zero.
+ * mapping while the file is cut to 2 pages and grown again, and another
+ * task writes back whatever is dirty.  Once a cut is done and written
+ * back, the lower file has exactly 2 pages: no page redirtied during the
+ * cut was written back past the new end.  At the end, everything past the
+ * cut reads zero.
  */
 static void test_truncate_race(void)
 {
@@ -577,13 +588,14 @@ static void test_truncate_race(void)
 	volatile int *stop;
 	struct stat st;
 	int fd, i, ws;
-	pid_t pid;
+	pid_t pid, sync_pid;
 
 	fd = make_file("trunc", len, 71);
 	stop = mmap(NULL, PG, PROT_READ | PROT_WRITE,
 		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	map = map_file(fd, len, PROT_READ | PROT_WRITE);
 	pid = child_loop(mmap_writer, fd, map, stop);
+	sync_pid = child_loop(syncer, fd, map, stop);
 	for (i = 0; i < 40; i++) {
 		CHECK(ftruncate(fd, 2 * PG) == 0, "cut");
 		CHECK(fsync(fd) == 0, "fsync");
@@ -598,6 +610,8 @@ static void test_truncate_race(void)
 	}
 	*stop = 1;
 	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws), "writer");
+	CHECK(waitpid(sync_pid, &ws, 0) == sync_pid && WIFEXITED(ws),
+	      "syncer");
 	CHECK(munmap(map, len) == 0, "munmap");
 	CHECK(pread(fd, want, 2 * PG, 0) == 2 * PG, "read head");
 	CHECK(ftruncate(fd, 2 * PG) == 0, "cut");

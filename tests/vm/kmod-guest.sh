@@ -107,13 +107,18 @@ io_checks() {	# io_checks LOWER
 	t "umount" umount $g
 }
 
-# FAULT_RETRY=0: the naive I/O paths, dio-test only; failures expected.
-naive() {
-	echo "=== kmod-guest: $(uname -r), glockfs fault_retry=0"
-	t "insmod glockfs fault_retry=0" insmod /glockfs.ko fault_retry=0 || return
+# GLOCKFS_PARAMS (e.g. fault_retry=0): glockfs with a protection turned
+# off by its test-only parameters, dio-test only; failures expected.
+broken() {
+	params=$(echo "$GLOCKFS_PARAMS" | tr , ' ')
+	echo "=== kmod-guest: $(uname -r), glockfs $params"
+	t "insmod glockfs $params" insmod /glockfs.ko $params || return
 	minor=$(awk '$2 == "glock" { print $1 }' /proc/misc)
 	[ -c /dev/glock ] || mknod /dev/glock c 10 "$minor"
-	t "fault_retry is off" same "$(cat /sys/module/glockfs/parameters/fault_retry)" N
+	for p in $params; do
+		t "${p%%=*} is off" same \
+			"$(cat /sys/module/glockfs/parameters/${p%%=*})" N
+	done
 	mkdir -p /tmp/lower /results/lower
 	# Demotes now and then (as other nodes would ask) so that glocks are
 	# converted under the tests, not just found cached in EX.
@@ -121,7 +126,7 @@ naive() {
 	for lower in /tmp/lower /results/lower; do
 		t "mount over $lower" mount -t glockfs -o lockspace=ls1 \
 			$lower /mnt/g || return
-		t "dio-test with fault_retry=0 over $lower" \
+		t "dio-test with $params over $lower" \
 			/dio-test /mnt/g $lower $dio_tests
 		echo "--- glocks"
 		grep -A3 'f:.*W\|h:[1-9]' /sys/kernel/debug/glockfs/ls1/glocks
@@ -195,8 +200,8 @@ run() {
 
 dio_tests=
 [ "${DIO_TESTS:-all}" = all ] || dio_tests=$(echo "$DIO_TESTS" | tr , ' ')
-if [ "${FAULT_RETRY:-1}" = 0 ]; then
-	naive >/results/guest.log 2>&1
+if [ -n "${GLOCKFS_PARAMS:-}" ]; then
+	broken >/results/guest.log 2>&1
 else
 	run >/results/guest.log 2>&1
 fi

@@ -13,13 +13,22 @@
 # busybox).  Env: KVER (default: newest /boot/vmlinuz-*-amd64 with headers),
 # QEMU_TIMEOUT (seconds, default 300), KEEP=1 keeps the work directory,
 # DIO_TESTS (names of tests/vm/dio-test.c tests to run; default all),
-# FAULT_RETRY=0 loads glockfs with fault_retry=0 (the naive I/O paths) and
-# runs only dio-test, to show which of its tests hang or fail without the
-# retry: that run is expected to fail, and is not for CI.
+# GLOCKFS_PARAMS=p=0[,p=0...] loads glockfs with test-only parameters that
+# turn a protection off (fault_retry=0: the naive I/O paths, faults taken
+# under the glock; retry_short_copy=0: faults disabled but no retry, the
+# short count returned; cut_invalidate_lock=0: page faults race truncate
+# and hole punch) and runs only dio-test, to show which of its tests hang
+# or fail without it: that run is expected to fail, and is not for CI.
+# FAULT_RETRY=0 is short for GLOCKFS_PARAMS=fault_retry=0.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 QEMU_TIMEOUT=${QEMU_TIMEOUT:-300}
+GLOCKFS_PARAMS=${GLOCKFS_PARAMS:-}
+[ "${FAULT_RETRY:-1}" = 0 ] && GLOCKFS_PARAMS=fault_retry=0
+case $GLOCKFS_PARAMS in
+*[!a-z_=0,]*) echo "GLOCKFS_PARAMS: parameter=0 names, comma-separated"; exit 2 ;;
+esac
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -97,7 +106,7 @@ timeout --foreground -k 10 "$QEMU_TIMEOUT" nice qemu-system-x86_64 \
 	-nographic -no-reboot -monitor none \
 	-serial "file:$work/console.log" \
 	-kernel "$kernel" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 panic=-1 loglevel=4 FAULT_RETRY=${FAULT_RETRY:-1} DIO_TESTS=${DIO_TESTS:-all}" \
+	-append "console=ttyS0 panic=-1 loglevel=4 ${GLOCKFS_PARAMS:+GLOCKFS_PARAMS=$GLOCKFS_PARAMS }DIO_TESTS=${DIO_TESTS:-all}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$work/results,mount_tag=results,security_model=none" \
 	</dev/null >"$work/qemu.log" 2>&1
