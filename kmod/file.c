@@ -925,71 +925,184 @@ const struct file_operations glockfs_file_fops = {
 	.fallocate	= glockfs_file_fallocate,
 };
 
-/* Directories: an open lower directory per open file, read under SH. */
+/*
+ * Directories.  readdir copies entries to user memory, which may be a
+ * mapping of a glockfs file whose fault needs that file's glock: the copy
+ * must not happen under the directory's glock (a rename, which takes the
+ * glocks in number order, may hold the file's and wait for the
+ * directory's on another node).  So entries are gathered from the lower
+ * directory into a page under SH and handed to the caller with the glock
+ * dropped.  What the caller had no room for stays in the page for the next
+ * call: the lower directory's position cannot go back to it (tmpfs keeps a
+ * cursor, 9p a read-ahead buffer, and both move on past what they gave).
+ */
+struct glockfs_dirent {
+	u64 ino;
+	loff_t pos;		/* of this entry: where to resume at it */
+	unsigned int type;
+	unsigned int namelen;
+	char name[];
+};
+
+struct glockfs_dir_file {
+	struct file *lower;
+	void *page;		/* gathered entries, NULL until the first */
+	size_t used, next;	/* bytes in the page; the next to hand out */
+	loff_t lower_pos;	/* the lower's position after the page */
+	bool more;		/* the lower stopped because the page was full */
+};
+
+struct glockfs_gather {
+	struct dir_context ctx;
+	struct glockfs_dir_file *df;
+};
+
+static size_t glockfs_dirent_size(unsigned int namelen)
+{
+	return ALIGN(struct_size_t(struct glockfs_dirent, name, namelen),
+		     sizeof(u64));
+}
 
 static int glockfs_dir_open(struct inode *inode, struct file *file)
 {
-	struct file *lower;
+	struct glockfs_dir_file *df;
 	struct path path;
 
 	if (glockfs_withdrawn(GLOCKFS_SB(inode->i_sb)))
 		return -EIO;
+	df = kzalloc(sizeof(*df), GFP_KERNEL);
+	if (!df)
+		return -ENOMEM;
 	glockfs_lower_path(file->f_path.dentry, &path);
-	lower = dentry_open(&path, O_RDONLY | O_DIRECTORY | O_LARGEFILE,
-			    current_cred());
-	if (IS_ERR(lower))
-		return PTR_ERR(lower);
-	file->private_data = lower;
+	df->lower = dentry_open(&path, O_RDONLY | O_DIRECTORY | O_LARGEFILE,
+				current_cred());
+	if (IS_ERR(df->lower)) {
+		int err = PTR_ERR(df->lower);
+
+		kfree(df);
+		return err;
+	}
+	file->private_data = df;
 	return 0;
 }
 
 static int glockfs_dir_release(struct inode *inode, struct file *file)
 {
-	fput(file->private_data);
+	struct glockfs_dir_file *df = file->private_data;
+
+	fput(df->lower);
+	free_page((unsigned long)df->page);
+	kfree(df);
 	return 0;
 }
 
-struct glockfs_readdir {
-	struct dir_context ctx;
-	struct dir_context *caller;
-};
-
-static bool glockfs_filldir(struct dir_context *ctx, const char *name,
-			    int namelen, loff_t offset, u64 ino,
-			    unsigned int d_type)
+/* Forget the gathered entries and put the lower at @pos. */
+static loff_t glockfs_dir_reposition(struct glockfs_dir_file *df,
+				     loff_t offset, int whence)
 {
-	struct glockfs_readdir *rd = container_of(ctx, struct glockfs_readdir,
-						  ctx);
+	loff_t ret = vfs_llseek(df->lower, offset, whence);
 
-	rd->caller->pos = rd->ctx.pos;
-	return dir_emit(rd->caller, name, namelen, ino, d_type);
+	df->used = 0;
+	df->next = 0;
+	df->more = false;
+	if (ret >= 0)
+		df->lower_pos = ret;
+	return ret;
+}
+
+static bool glockfs_gather_entry(struct dir_context *ctx, const char *name,
+				 int namelen, loff_t offset, u64 ino,
+				 unsigned int d_type)
+{
+	struct glockfs_gather *g = container_of(ctx, struct glockfs_gather,
+						ctx);
+	struct glockfs_dir_file *df = g->df;
+	size_t size = glockfs_dirent_size(namelen);
+	struct glockfs_dirent *de = df->page + df->used;
+
+	if (df->used + size > PAGE_SIZE) {
+		df->more = true;
+		return false;	/* the lower's position stays at this one */
+	}
+	de->ino = ino;
+	de->pos = ctx->pos;
+	de->type = d_type;
+	de->namelen = namelen;
+	memcpy(de->name, name, namelen);
+	df->used += size;
+	return true;
+}
+
+/* Fill the page from the lower directory, under the directory's glock. */
+static int glockfs_dir_gather(struct file *file, struct glockfs_dir_file *df)
+{
+	struct glockfs_gather g = { .ctx.actor = glockfs_gather_entry,
+				    .df = df };
+	struct glockfs_holder gh;
+	int err;
+
+	df->used = 0;
+	df->next = 0;
+	df->more = false;
+	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_SH, &gh);
+	if (err)
+		return err;
+	err = iterate_dir(df->lower, &g.ctx);
+	glockfs_glock_dq(&gh);
+	df->lower_pos = df->lower->f_pos;
+	return err;
 }
 
 static int glockfs_iterate(struct file *file, struct dir_context *ctx)
 {
-	struct file *lower = file->private_data;
-	struct glockfs_readdir rd = {
-		.ctx.actor = glockfs_filldir,
-		.ctx.pos = ctx->pos,
-		.caller = ctx,
-	};
-	struct glockfs_holder gh;
+	struct glockfs_dir_file *df = file->private_data;
+	struct glockfs_dirent *de;
+	bool gathered = false;
+	loff_t pos;
 	int err;
 
-	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_SH, &gh);
-	if (err)
-		return err;
-	lower->f_pos = ctx->pos;
-	err = iterate_dir(lower, &rd.ctx);
-	ctx->pos = rd.ctx.pos;
-	glockfs_glock_dq(&gh);
-	return err;
+	if (!df->page) {
+		df->page = (void *)__get_free_page(GFP_KERNEL);
+		if (!df->page)
+			return -ENOMEM;
+	}
+	/* Where the caller is: the next gathered entry, or the lower's. */
+	de = df->page + df->next;
+	pos = df->next < df->used ? de->pos : df->lower_pos;
+	if (ctx->pos != pos) {
+		pos = glockfs_dir_reposition(df, ctx->pos, SEEK_SET);
+		if (pos < 0)
+			return pos;
+	}
+	for (;;) {
+		while (df->next < df->used) {
+			de = df->page + df->next;
+			ctx->pos = de->pos;
+			if (!dir_emit(ctx, de->name, de->namelen, de->ino,
+				      de->type))
+				return 0;	/* no room: kept for next time */
+			df->next += glockfs_dirent_size(de->namelen);
+		}
+		ctx->pos = df->lower_pos;
+		if (gathered && !df->more)
+			return 0;	/* the lower reached its end */
+		err = glockfs_dir_gather(file, df);
+		gathered = true;
+		if (err || !df->used)
+			return err;
+	}
 }
 
 static loff_t glockfs_dir_llseek(struct file *file, loff_t offset, int whence)
 {
-	loff_t ret = vfs_llseek(file->private_data, offset, whence);
+	loff_t ret;
 
+	/* The lower is ahead of the caller by what is gathered. */
+	if (whence == SEEK_CUR) {
+		offset += file->f_pos;
+		whence = SEEK_SET;
+	}
+	ret = glockfs_dir_reposition(file->private_data, offset, whence);
 	if (ret >= 0)
 		file->f_pos = ret;
 	return ret;

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -343,6 +344,7 @@ static void test_g708(void)
 	unsigned char *want = xmalloc(len), *map;
 	volatile unsigned char sink;
 	int src, dst, fd;
+	ssize_t n;
 
 	pattern(want, len, 31);
 	src = make_file("g708src", len, 31);
@@ -356,16 +358,18 @@ static void test_g708(void)
 		   0644);
 	CHECK(dst >= 0, "create dst");
 	CHECK(ftruncate(dst, len) == 0, "size dst");
-	CHECK(pwrite(dst, map, len, 0) == (ssize_t)len,
-	      "direct write from another file's mapping");
+	n = pwrite(dst, map, len, 0);
+	CHECK(n == (ssize_t)len,
+	      "direct write from another file's mapping: %zd of %zu", n, len);
 	CHECK(munmap(map, len) == 0, "munmap");
 	check_file("g708dst", want, len);
 
 	/* Direct read into a third file's mapping, not faulted in. */
 	fd = make_file("g708buf", len, 32);
 	map = map_file(fd, len, PROT_READ | PROT_WRITE);
-	CHECK(pread(dst, map, len, 0) == (ssize_t)len,
-	      "direct read into another file's mapping");
+	n = pread(dst, map, len, 0);
+	CHECK(n == (ssize_t)len,
+	      "direct read into another file's mapping: %zd of %zu", n, len);
 	SAME(map, want, len, "buffer after direct read");
 	CHECK(munmap(map, len) == 0, "munmap");
 	check_file("g708buf", want, len);
@@ -626,6 +630,104 @@ static void test_truncate_race(void)
 }
 
 /*
+ * readdir into a buffer mmapped from a glockfs file, pages not faulted in:
+ * each getdents64 call writes into a fresh page of the mapping, whose
+ * fault takes that file's glock.  glockfs must not copy entries out under
+ * the directory's glock (a rename holding the file's glock and waiting for
+ * the directory's, on another node, would close the cycle), and every
+ * entry must come back exactly once across glockfs's internal chunks and
+ * the caller's small buffers.
+ */
+#define RD_ENTRIES 200
+
+struct rd_dirent64 {
+	unsigned long long d_ino;
+	long long d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static void test_readdir_mapping(void)
+{
+	size_t len = 64 * PG;
+	unsigned char seen[RD_ENTRIES] = { 0 };
+	char name[128], rd[512], dents[512];
+	unsigned char *map;
+	int fd, dfd, i, calls = 0, dots = 0;
+	long n, off;
+
+	snprintf(rd, sizeof(rd), "%s/rd", dir);
+	CHECK(mkdir(rd, 0755) == 0 || errno == EEXIST, "mkdir %s", rd);
+	dfd = open(rd, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0, "open %s", rd);
+	for (i = 0; i < RD_ENTRIES; i++) {
+		snprintf(name, sizeof(name), "entry-%03d-%0100d", i, i);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		CHECK(fd >= 0, "create %s", name);
+		close(fd);
+	}
+	fd = make_file("rdbuf", len, 91);
+	map = map_file(fd, len, PROT_READ | PROT_WRITE);
+	for (;;) {
+		unsigned char *buf = map + (calls % 64) * PG;
+
+		n = syscall(SYS_getdents64, dfd, buf, 2048);
+		CHECK(n >= 0, "getdents64 into the mapping, call %d", calls);
+		if (!n)
+			break;
+		calls++;
+		for (off = 0; off < n;) {
+			struct rd_dirent64 *de = (void *)(buf + off);
+
+			CHECK(de->d_reclen > 0 && off + de->d_reclen <= n,
+			      "record at %ld of %ld", off, n);
+			off += de->d_reclen;
+			if (!strcmp(de->d_name, ".") ||
+			    !strcmp(de->d_name, "..")) {
+				dots++;
+				continue;
+			}
+			CHECK(sscanf(de->d_name, "entry-%d-", &i) == 1 &&
+			      i >= 0 && i < RD_ENTRIES, "name %s", de->d_name);
+			CHECK(!seen[i]++, "entry %d seen twice", i);
+		}
+		CHECK(calls < 1000, "getdents64 does not end");
+	}
+	for (i = 0; i < RD_ENTRIES; i++)
+		CHECK(seen[i] == 1, "entry %d missing", i);
+	CHECK(dots == 2, "%d dot entries", dots);
+	CHECK(calls > 1, "one call only");
+
+	/* Seeking: rewind, then to the d_off of the third entry. */
+	CHECK(lseek(dfd, 0, SEEK_SET) == 0, "rewind");
+	n = syscall(SYS_getdents64, dfd, dents, sizeof(dents));
+	CHECK(n > 0, "getdents64 after rewind");
+	{
+		struct rd_dirent64 *a = (void *)dents;
+		struct rd_dirent64 *b = (void *)(dents + a->d_reclen);
+		struct rd_dirent64 *c = (void *)((char *)b + b->d_reclen);
+		struct rd_dirent64 *d = (void *)((char *)c + c->d_reclen);
+
+		CHECK((char *)d + sizeof(*d) <= dents + n, "4 entries in %ld", n);
+		snprintf(name, sizeof(name), "%s", d->d_name);
+		CHECK(lseek(dfd, c->d_off, SEEK_SET) == c->d_off, "seek");
+	}
+	n = syscall(SYS_getdents64, dfd, map, 2048);
+	CHECK(n > 0 && !strcmp(((struct rd_dirent64 *)map)->d_name, name),
+	      "after the seek: %s, want %s",
+	      n > 0 ? ((struct rd_dirent64 *)map)->d_name : "nothing", name);
+	CHECK(munmap(map, len) == 0, "munmap");
+	close(fd);
+	for (i = 0; i < RD_ENTRIES; i++) {
+		snprintf(name, sizeof(name), "entry-%03d-%0100d", i, i);
+		CHECK(unlinkat(dfd, name, 0) == 0, "unlink %s", name);
+	}
+	close(dfd);
+	CHECK(rmdir(rd) == 0, "rmdir %s", rd);
+}
+
+/*
  * The cross-node ABBA (tests/vm/dio-cluster.sh), one node per side:
  *   dio-test --abba-setup DIR             make DIR/xabba_0 and xabba_1
  *   dio-test --abba-side N DIR MODE ITER  loop: read xabba_N into a
@@ -711,6 +813,7 @@ static const struct {
 	{ "abba_buffered", test_abba_buffered, 60 },
 	{ "punch_race", test_punch_race, 90 },
 	{ "truncate_race", test_truncate_race, 90 },
+	{ "readdir_mapping", test_readdir_mapping, 90 },
 };
 
 static double now(void)
