@@ -795,6 +795,149 @@ static int abba_main(int argc, char **argv)
 	return 2;
 }
 
+/*
+ * The cross-node readdir cycle (tests/vm/dio-cluster.sh):
+ *   dio-test --rd-setup DIR          DIR/rdx with RD_ENTRIES entries and a
+ *                                    file "buf" numbered below rdx
+ *   dio-test --rd-side 0 DIR SECS    getdents64 of rdx into a mapping of
+ *                                    buf, every entry once per pass
+ *   dio-test --rd-side 1 DIR SECS    rename buf <-> buf2 in rdx
+ * Each side goes on for SECS seconds, so that they overlap whatever
+ * their speeds.
+ * A rename takes the glocks of buf and rdx in number order: buf first.
+ * Side 0's readdir takes rdx and faults on buf.  If readdir copied out
+ * under rdx's glock, each side would hold what the other waits for.
+ */
+static int rd_setup(void)
+{
+	char rdx[512], cand[64], dst[600];
+	struct stat sd, sf;
+	int fd, i, k, dfd;
+	char name[128];
+
+	/* The file first, then directories until one is numbered above. */
+	fd = make_file("rdbuf", 16 * PG, 93);
+	CHECK(fstat(fd, &sf) == 0, "fstat");
+	close(fd);
+	for (k = 0; k < 200; k++) {
+		snprintf(cand, sizeof(cand), "rdcand_%d", k);
+		CHECK(mkdir(path(dir, cand), 0755) == 0, "mkdir %s", cand);
+		CHECK(stat(path(dir, cand), &sd) == 0, "stat %s", cand);
+		if (sd.st_ino > sf.st_ino)
+			break;
+	}
+	for (i = 0; i < k; i++) {
+		snprintf(cand, sizeof(cand), "rdcand_%d", i);
+		CHECK(rmdir(path(dir, cand)) == 0, "rmdir %s", cand);
+	}
+	if (k == 200) {
+		printf("rd setup: no directory numbered above rdbuf (%llu)\n",
+		       (unsigned long long)sf.st_ino);
+		return 77;
+	}
+	snprintf(cand, sizeof(cand), "rdcand_%d", k);
+	snprintf(rdx, sizeof(rdx), "%s/rdx", dir);
+	CHECK(rename(path(dir, cand), rdx) == 0, "rename to %s", rdx);
+	dfd = open(rdx, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0, "open %s", rdx);
+	for (i = 0; i < RD_ENTRIES; i++) {
+		snprintf(name, sizeof(name), "entry-%03d-%0100d", i, i);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT, 0644);
+		CHECK(fd >= 0, "create %s", name);
+		close(fd);
+	}
+	close(dfd);
+	snprintf(dst, sizeof(dst), "%s/buf", rdx);
+	CHECK(rename(path(dir, "rdbuf"), dst) == 0, "rename to %s", dst);
+	printf("rd setup: rdx is %llu, rdx/buf is %llu\n",
+	       (unsigned long long)sd.st_ino, (unsigned long long)sf.st_ino);
+	return 0;
+}
+
+static double now(void);
+
+static int rd_reader(int secs)
+{
+	double end = now() + secs;
+	size_t len = 16 * PG;
+	unsigned char seen[RD_ENTRIES], *map;
+	char rdx[512];
+	int fd = -1, dfd, k, i, calls;
+	long n, off;
+
+	snprintf(rdx, sizeof(rdx), "%s/rdx", dir);
+	dfd = open(rdx, O_RDONLY | O_DIRECTORY);
+	CHECK(dfd >= 0, "open %s", rdx);
+	for (k = 0; fd < 0 && k < 100000; k++) {	/* being renamed */
+		fd = openat(dfd, "buf", O_RDWR);
+		if (fd < 0)
+			fd = openat(dfd, "buf2", O_RDWR);
+	}
+	CHECK(fd >= 0, "open rdx/buf");
+	for (k = 0; now() < end; k++) {
+		map = map_file(fd, len, PROT_READ | PROT_WRITE);
+		memset(seen, 0, sizeof(seen));
+		CHECK(lseek(dfd, 0, SEEK_SET) == 0, "rewind");
+		for (calls = 0;; calls++) {
+			unsigned char *buf = map + (calls % 16) * PG;
+
+			n = syscall(SYS_getdents64, dfd, buf, 2048);
+			CHECK(n >= 0, "getdents64 into buf's mapping");
+			if (!n)
+				break;
+			for (off = 0; off < n;) {
+				struct rd_dirent64 *de = (void *)(buf + off);
+
+				off += de->d_reclen;
+				if (sscanf(de->d_name, "entry-%d-", &i) != 1)
+					continue;	/* ., .., buf, buf2 */
+				CHECK(i >= 0 && i < RD_ENTRIES &&
+				      !seen[i]++, "entry %d twice, round %d",
+				      i, k);
+			}
+		}
+		for (i = 0; i < RD_ENTRIES; i++)
+			CHECK(seen[i] == 1, "entry %d missing, round %d", i, k);
+		CHECK(munmap(map, len) == 0, "munmap");
+	}
+	printf("rd side 0: %d passes over rdx into buf's mapping\n", k);
+	return 0;
+}
+
+static int rd_renamer(int secs)
+{
+	double end = now() + secs;
+	char rdx[512], a[600], b[600];
+	int k;
+
+	snprintf(rdx, sizeof(rdx), "%s/rdx", dir);
+	snprintf(a, sizeof(a), "%s/buf", rdx);
+	snprintf(b, sizeof(b), "%s/buf2", rdx);
+	for (k = 0; now() < end; k++) {
+		CHECK(rename(a, b) == 0, "rename %d", k);
+		CHECK(rename(b, a) == 0, "rename back %d", k);
+	}
+	printf("rd side 1: %d renames in rdx\n", 2 * k);
+	return 0;
+}
+
+static int rd_main(int argc, char **argv)
+{
+	if (!strcmp(argv[1], "--rd-setup") && argc == 3) {
+		dir = argv[2];
+		return rd_setup();
+	}
+	if (!strcmp(argv[1], "--rd-side") && argc == 5) {
+		dir = argv[3];
+		alarm(120);
+		return atoi(argv[2]) ? rd_renamer(atoi(argv[4])) :
+				       rd_reader(atoi(argv[4]));
+	}
+	fprintf(stderr, "usage: %s --rd-setup DIR | --rd-side 0|1 DIR SECS\n",
+		argv[0]);
+	return 2;
+}
+
 /* ---------------------------------------------------------------- driver */
 
 static const struct {
@@ -884,6 +1027,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (!strncmp(argv[1], "--abba-", 7))
 		return abba_main(argc, argv);
+	if (!strncmp(argv[1], "--rd-", 5))
+		return rd_main(argc, argv);
 	dir = argv[1];
 	if (argc > 2 && strcmp(argv[2], "-"))
 		lower = argv[2];
