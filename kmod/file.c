@@ -690,6 +690,15 @@ static ssize_t glockfs_file_write_iter(struct kiocb *iocb,
  * SH, SH wanting EX) would wait for itself forever, so the fault fails and
  * the copy returns -EFAULT.  Only a fault taken from kernel mode can see
  * that: no holder outlives a system call.
+ *
+ * A fault holds mmap_lock, and a direct read or write holding DF takes it
+ * too, in get_user_pages(), to pin its buffer: with a writer of mmap_lock
+ * queued between them the three would wait for each other.  So when the
+ * glock is not to be had at once and the fault may be retried, ->fault
+ * lets go of mmap_lock, waits for the glock (which the node then keeps
+ * cached), and has the fault retried, as filemap_fault() does around I/O.
+ * A write fault on a shared mapping waits for EX there, so that
+ * ->page_mkwrite, which cannot be retried, normally finds it cached.
  */
 static int glockfs_fault_lock(struct vm_fault *vmf, unsigned int mode,
 			      struct glockfs_holder *gh)
@@ -707,6 +716,8 @@ static int glockfs_fault_lock(struct vm_fault *vmf, unsigned int mode,
 		gh->gh_granted = false;	/* nothing to dq */
 		return held < 0 ? held : 0;
 	}
+	if (fault_flag_allow_retry_first(vmf->flags))
+		return glockfs_glock_nq_try(gl, mode, gh);
 	return glockfs_glock_nq(gl, mode, gh);
 }
 
@@ -716,13 +727,40 @@ static void glockfs_fault_unlock(struct glockfs_holder *gh)
 		glockfs_glock_dq(gh);
 }
 
+/* The glock was not free: wait for it without mmap_lock, then retry. */
+static vm_fault_t glockfs_fault_wait_unlocked(struct vm_fault *vmf,
+					      unsigned int mode)
+{
+	struct file *file;
+	struct glockfs_holder gh;
+	int err;
+
+	if (vmf->flags & FAULT_FLAG_RETRY_NOWAIT)
+		return VM_FAULT_RETRY;	/* the caller keeps mmap_lock */
+	file = get_file(vmf->vma->vm_file);
+	mmap_read_unlock(vmf->vma->vm_mm);
+	err = glockfs_glock_nq(file_gl(file), mode, &gh);
+	if (!err)
+		glockfs_glock_dq(&gh);
+	pr_debug("fault_wait_unlocked(%pD2, %s) = %d\n", file,
+		 glockfs_mode_name(mode), err);
+	fput(file);
+	return VM_FAULT_RETRY;	/* an error comes back on the retry */
+}
+
 static vm_fault_t glockfs_fault(struct vm_fault *vmf)
 {
+	unsigned int mode = GLOCK_DEV_MODE_SH;
 	struct glockfs_holder gh;
 	vm_fault_t ret;
 	int err;
 
-	err = glockfs_fault_lock(vmf, GLOCK_DEV_MODE_SH, &gh);
+	if ((vmf->flags & FAULT_FLAG_WRITE) &&
+	    (vmf->vma->vm_flags & VM_SHARED))
+		mode = GLOCK_DEV_MODE_EX;
+	err = glockfs_fault_lock(vmf, mode, &gh);
+	if (err == -EAGAIN)
+		return glockfs_fault_wait_unlocked(vmf, mode);
 	if (err)
 		return err == -EDEADLK ? VM_FAULT_SIGBUS : vmf_error(err);
 	ret = filemap_fault(vmf);

@@ -384,6 +384,9 @@ static int gl_refresh(struct glockfs_glock *gl)
 	return err;
 }
 
+static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
+		 struct glockfs_holder *gh, bool try);
+
 /**
  * glockfs_glock_nq - become a local holder of @gl in @mode
  * @gl: the glock
@@ -396,6 +399,27 @@ static int gl_refresh(struct glockfs_glock *gl)
  */
 int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 		     struct glockfs_holder *gh)
+{
+	return gl_nq(gl, mode, gh, false);
+}
+
+/**
+ * glockfs_glock_nq_try - glockfs_glock_nq() only if it would not wait
+ * @gl: the glock
+ * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
+ * @gh: the holder, on the caller's stack
+ *
+ * Returns -EAGAIN, and asks nobody for anything, unless the node holds a
+ * covering mode that nothing queued or pending stands in the way of.
+ */
+int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
+			 struct glockfs_holder *gh)
+{
+	return gl_nq(gl, mode, gh, true);
+}
+
+static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
+		 struct glockfs_holder *gh, bool try)
 {
 	DEFINE_WAIT(wait);
 	int err = 0;
@@ -424,6 +448,10 @@ int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 		}
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
+			break;
+		}
+		if (try) {
+			err = -EAGAIN;
 			break;
 		}
 		op = gl_next_op(gl, gh);

@@ -216,6 +216,8 @@ void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
 void glockfs_glock_evict(struct glockfs_glock *gl);
 int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 		     struct glockfs_holder *gh);
+int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
+			 struct glockfs_holder *gh);
 void glockfs_glock_dq(struct glockfs_holder *gh);
 int glockfs_glock_nq_m(unsigned int n, struct glockfs_glock **gls,
 		       unsigned int mode, struct glockfs_holder *ghs);

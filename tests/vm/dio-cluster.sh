@@ -73,7 +73,7 @@ make -s -C "$top/kmod" >/dev/null 2>&1 || skip "kmod/glockfs.ko does not build"
 
 # The test program goes to the shared directory: /shared in every guest.
 mkdir -p "$shared/bin" "$shared/dio"
-gcc -static -O2 -Wall -Werror -o "$shared/bin/dio-test" \
+gcc -static -O2 -Wall -Werror -pthread -o "$shared/bin/dio-test" \
 	"$top/tests/vm/dio-test.c" || { msg "FAIL: build dio-test"; exit 1; }
 
 msg "bringing up 2 guests (state $state)"

@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,8 @@
 #endif
 
 #define PG 4096L
+
+static double now(void);
 
 static const char *dir, *lower;
 
@@ -378,8 +381,6 @@ static void test_g708(void)
 	close(src);
 	free(want);
 }
-
-static double now(void);
 
 /*
  * ABBA on one node: two tasks, each reading one file into a mapping of the
@@ -728,6 +729,103 @@ static void test_readdir_mapping(void)
 }
 
 /*
+ * The mmap_lock cycle, three threads of one process: a direct read of F
+ * into anonymous memory not faulted in (9p pins the pages with
+ * get_user_pages(), which takes mmap_lock for reading while the read
+ * holds F's glock in DF); page faults on a mapping of F (each holds
+ * mmap_lock for reading and wants F's glock in SH, which waits for the DF
+ * holder); mmap/munmap (a writer of mmap_lock, queued behind the fault and
+ * ahead of get_user_pages()).  Unless the fault lets go of mmap_lock while
+ * it waits for the glock, the three wait for each other.
+ */
+struct mmap_cycle {
+	int dfd;
+	unsigned char *anon, *fmap, *want;
+	size_t len;
+	double end;
+	long rounds[3];
+};
+
+static void *cycle_direct_read(void *arg)
+{
+	struct mmap_cycle *c = arg;
+	ssize_t n;
+
+	while (now() < c->end) {
+		CHECK(madvise(c->anon, c->len, MADV_DONTNEED) == 0, "madvise");
+		n = pread(c->dfd, c->anon, c->len, 0);
+		CHECK(n == (ssize_t)c->len, "direct read: %zd", n);
+		SAME(c->anon, c->want, c->len, "direct read %ld", c->rounds[0]);
+		c->rounds[0]++;
+	}
+	return NULL;
+}
+
+static void *cycle_fault(void *arg)
+{
+	struct mmap_cycle *c = arg;
+	size_t p;
+
+	while (now() < c->end) {
+		CHECK(madvise(c->fmap, c->len, MADV_DONTNEED) == 0, "madvise");
+		for (p = 0; p < c->len; p += PG)
+			CHECK(c->fmap[p + 7] == c->want[p + 7],
+			      "mapping at %zu", p + 7);
+		c->rounds[1]++;
+	}
+	return NULL;
+}
+
+static void *cycle_mapper(void *arg)
+{
+	struct mmap_cycle *c = arg;
+	void *q;
+
+	while (now() < c->end) {
+		q = mmap(NULL, PG, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(q != MAP_FAILED, "mmap");
+		CHECK(munmap(q, PG) == 0, "munmap");
+		c->rounds[2]++;
+	}
+	return NULL;
+}
+
+static void test_mmap_lock_cycle(void)
+{
+	struct mmap_cycle c = { .len = 16 * PG };
+	void *(*fn[3])(void *) = {
+		cycle_direct_read, cycle_fault, cycle_mapper
+	};
+	pthread_t th[3];
+	int fd, i;
+
+	c.want = xmalloc(c.len);
+	pattern(c.want, c.len, 101);
+	fd = make_file("mlcycle", c.len, 101);
+	fsync(fd);
+	c.dfd = open(path(dir, "mlcycle"), O_RDONLY | O_DIRECT);
+	CHECK(c.dfd >= 0, "open O_DIRECT");
+	c.fmap = map_file(fd, c.len, PROT_READ);
+	c.anon = mmap(NULL, c.len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(c.anon != MAP_FAILED, "mmap anon");
+	c.end = now() + 10;
+	for (i = 0; i < 3; i++)
+		CHECK(pthread_create(&th[i], NULL, fn[i], &c) == 0, "thread");
+	for (i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	printf("  %ld direct reads, %ld fault passes, %ld mmaps\n",
+	       c.rounds[0], c.rounds[1], c.rounds[2]);
+	CHECK(c.rounds[0] && c.rounds[1] && c.rounds[2], "a thread never ran");
+	munmap(c.fmap, c.len);
+	munmap(c.anon, c.len);
+	close(c.dfd);
+	close(fd);
+	free(c.want);
+}
+
+/*
  * The cross-node ABBA (tests/vm/dio-cluster.sh), one node per side:
  *   dio-test --abba-setup DIR             make DIR/xabba_0 and xabba_1
  *   dio-test --abba-side N DIR MODE ITER  loop: read xabba_N into a
@@ -854,8 +952,6 @@ static int rd_setup(void)
 	return 0;
 }
 
-static double now(void);
-
 static int rd_reader(int secs)
 {
 	double end = now() + secs;
@@ -957,6 +1053,7 @@ static const struct {
 	{ "punch_race", test_punch_race, 90 },
 	{ "truncate_race", test_truncate_race, 90 },
 	{ "readdir_mapping", test_readdir_mapping, 90 },
+	{ "mmap_lock_cycle", test_mmap_lock_cycle, 60 },
 };
 
 static double now(void)

@@ -81,7 +81,8 @@ io_checks() {	# io_checks LOWER
 	# Which paths ran (pr_debug of kmod/file.c; approximate if the ring
 	# buffer wrapped).
 	for w in 'open_lower_dio.* = 0' 'open_lower_dio.* = -22' lower_read \
-		lower_write direct_read_bounce direct_write_bounce fallocate; do
+		lower_write direct_read_bounce direct_write_bounce fallocate \
+		fault_wait_unlocked; do
 		echo "  path $w: $(dmesg | grep -c "glockfs: $w")"
 	done
 	dmesg | grep 'glockfs: fallocate' | tail -1

@@ -63,7 +63,7 @@ if grep -q 'warning:' "$work/build.log"; then
 	fail "module build has warnings"
 fi
 for p in glock-test-agent kmod-iotest dio-test; do
-	gcc -static -O2 -Wall -Werror -I"$top/include" -o "$work/$p" \
+	gcc -static -O2 -Wall -Werror -pthread -I"$top/include" -o "$work/$p" \
 		"$top/tests/vm/$p.c" || fail "build $p"
 done
 
