@@ -106,7 +106,7 @@ timeout --foreground -k 10 "$QEMU_TIMEOUT" nice qemu-system-x86_64 \
 	-nographic -no-reboot -monitor none \
 	-serial "file:$work/console.log" \
 	-kernel "$kernel" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 panic=-1 loglevel=4 ${GLOCKFS_PARAMS:+GLOCKFS_PARAMS=$GLOCKFS_PARAMS }DIO_TESTS=${DIO_TESTS:-all}" \
+	-append "console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M ${GLOCKFS_PARAMS:+GLOCKFS_PARAMS=$GLOCKFS_PARAMS }DIO_TESTS=${DIO_TESTS:-all}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$work/results,mount_tag=results,security_model=none" \
 	</dev/null >"$work/qemu.log" 2>&1
