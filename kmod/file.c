@@ -1034,7 +1034,7 @@ static int glockfs_dir_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/* Forget the gathered entries and put the lower at @pos. */
+/* Forget the gathered entries and seek the lower (@offset, @whence). */
 static loff_t glockfs_dir_reposition(struct glockfs_dir_file *df,
 				     loff_t offset, int whence)
 {

@@ -384,40 +384,10 @@ static int gl_refresh(struct glockfs_glock *gl)
 	return err;
 }
 
-static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
-		 struct glockfs_holder *gh, bool try);
-
-/**
- * glockfs_glock_nq - become a local holder of @gl in @mode
- * @gl: the glock
- * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
- * @gh: the holder, on the caller's stack
- *
- * Sleeps (killable) until the node holds a covering mode.  Returns 0, -EIO
- * once the mount is withdrawn, -EINTR on a fatal signal, or the error the
- * agent denied the request with.
+/*
+ * glockfs_glock_nq() and _nq_try(): with @try, -EAGAIN where the former
+ * would wait or ask the agent.
  */
-int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
-		     struct glockfs_holder *gh)
-{
-	return gl_nq(gl, mode, gh, false);
-}
-
-/**
- * glockfs_glock_nq_try - glockfs_glock_nq() only if it would not wait
- * @gl: the glock
- * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
- * @gh: the holder, on the caller's stack
- *
- * Returns -EAGAIN, and asks nobody for anything, unless the node holds a
- * covering mode that nothing queued or pending stands in the way of.
- */
-int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
-			 struct glockfs_holder *gh)
-{
-	return gl_nq(gl, mode, gh, true);
-}
-
 static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 		 struct glockfs_holder *gh, bool try)
 {
@@ -480,6 +450,37 @@ static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 	if (err)
 		glockfs_glock_dq(gh);
 	return err;
+}
+
+/**
+ * glockfs_glock_nq - become a local holder of @gl in @mode
+ * @gl: the glock
+ * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
+ * @gh: the holder, on the caller's stack
+ *
+ * Sleeps (killable) until the node holds a covering mode.  Returns 0, -EIO
+ * once the mount is withdrawn, -EINTR on a fatal signal, or the error the
+ * agent denied the request with.
+ */
+int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
+		     struct glockfs_holder *gh)
+{
+	return gl_nq(gl, mode, gh, false);
+}
+
+/**
+ * glockfs_glock_nq_try - glockfs_glock_nq() only if it would not wait
+ * @gl: the glock
+ * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
+ * @gh: the holder, on the caller's stack
+ *
+ * Returns -EAGAIN, and asks nobody for anything, unless the node holds a
+ * covering mode that nothing queued or pending stands in the way of.
+ */
+int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
+			 struct glockfs_holder *gh)
+{
+	return gl_nq(gl, mode, gh, true);
 }
 
 void glockfs_glock_dq(struct glockfs_holder *gh)
