@@ -13,8 +13,11 @@
  * same file (generic/647, generic/729), or another (generic/708), with
  * pages not yet faulted in, so the copy faults while glockfs holds the
  * file's glock unless it faults the buffer in first and runs the I/O with
- * page faults disabled.  Plus hole punch racing page faults and truncate
- * racing mmap writes.
+ * page faults disabled.  Plus hole punch racing page faults, truncate
+ * racing mmap writes, readdir into a mapping, and direct I/O, page faults
+ * and mmap() in three threads of one process (the mmap_lock cycle).
+ * --abba-* and --rd-* are the two sides of the cross-node tests
+ * (tests/vm/dio-cluster.sh).
  */
 #define _GNU_SOURCE
 #include <errno.h>
