@@ -215,6 +215,16 @@ static bool should_fault_in_pages(struct iov_iter *i, struct kiocb *iocb,
 	return true;
 }
 
+/*
+ * After a round of I/O under the glock: may the caller drop the glock,
+ * fault in and go round again?  Only if the round moved something or
+ * stopped at a fault, and the retry is on (see the top).
+ */
+static bool glockfs_go_round(ssize_t ret, bool retry, bool go_on)
+{
+	return (ret > 0 || ret == -EFAULT) && retry && go_on;
+}
+
 /* Before the glock is first taken: a window of the buffer. */
 static void glockfs_prefault(struct iov_iter *i, bool writeable)
 {
@@ -372,7 +382,7 @@ lock:
 	glockfs_nofault_end(to, retry);
 	if (ret > 0)
 		read += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
+	if (!glockfs_go_round(ret, retry, go_on))
 		goto out_dq;
 
 	/* A round that moved nothing with a one-page window: bounce. */
@@ -516,7 +526,7 @@ lock:
 	glockfs_nofault_end(from, retry);
 	if (ret > 0)
 		written += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
+	if (!glockfs_go_round(ret, retry, go_on))
 		goto out_dq;
 
 	stuck = prev_count == iov_iter_count(from) && window_size <= PAGE_SIZE;
@@ -572,7 +582,7 @@ lock:
 	glockfs_nofault_end(to, retry);
 	if (ret > 0)
 		read += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
+	if (!glockfs_go_round(ret, retry, go_on))
 		goto out_dq;
 
 	if (should_fault_in_pages(to, iocb, &prev_count, &window_size)) {
@@ -636,7 +646,7 @@ fault_in:
 	current->backing_dev_info = NULL;
 	if (ret > 0)
 		written += ret;
-	if ((ret <= 0 && ret != -EFAULT) || !retry || !go_on)
+	if (!glockfs_go_round(ret, retry, go_on))
 		goto out_dq;
 
 	from->count = orig_count - written;
