@@ -1,36 +1,59 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * glockctl bench: lock latencies (median, p99) and throughput through
- * libglock against the local glockd.  Every latency is one call timed with
- * CLOCK_MONOTONIC; --warmup N extra iterations run first and are not kept.
+ * glockctl bench: lock latencies (median, p99) and throughput of a cluster
+ * lock service: glockd through libglock (--backend glockd, the default) or
+ * the kernel DLM through libdlm (--backend dlm, when built with libdlm).
+ * Every latency is one call timed with CLOCK_MONOTONIC on one node; no
+ * figure compares two nodes' clocks.  --warmup N extra iterations run
+ * first and are not kept.
  *
- *   uncached   acquire EX of a new glock (a new number each iteration:
- *              one ordered delivery), then release (local: stays cached)
- *   cached     re-acquire + release of a glock this node already holds:
- *              one IPC round trip each, no network
- *   handoff    (needs a peer) acquire EX of a glock the peer node holds
- *              EX, cached and idle: request, demote, release, grant
- *   shared     (with handoff) acquire SH of a glock the peer holds SH:
- *              a compatible grant with every node holding it
- *   pingpong   (needs a peer) one glock bounced EX between this node and
- *              the peer as fast as both can: each side takes it, stamps
- *              CLOCK_MONOTONIC into the LVB, releases; the other side's
- *              acquire returns at grant and records now - stamp (both run
- *              on one machine: one clock).  Both directions are kept.  A
+ * Both backends give the bench a node-level lock that stays cached after
+ * its holder lets go, until another node asks for it: glockd's agent does
+ * that; the DLM backend keeps one DLM lock per resource and converts it to
+ * NL on a blocking AST, as gfs2 does over lock_dlm (bench_dlm.c).  Modes
+ * map as lock_dlm maps them: SH -> PR, DF -> CW, EX -> EX, UN -> NL.  So
+ * each test means the same on both:
+ *
+ *   uncached   acquire EX of a lock no node has held (a new number each
+ *              iteration), then release (it stays cached on this node).
+ *              glockd: one ordered CPG delivery.  DLM: the directory
+ *              lookup (a round trip unless this node is the directory
+ *              node) and the grant by the new master, this node.
+ *   cached     re-acquire + release of a lock this node holds EX, idle.
+ *              glockd: one IPC round trip to the agent, no network.  DLM:
+ *              no call at all (the cache is in the process, as gfs2's is
+ *              in the kernel).
+ *   handoff    (needs a peer) acquire EX of a lock the peer node holds
+ *              EX, cached and idle: request, demote (DLM: blocking AST and
+ *              the peer's conversion to NL), release, grant.
+ *   shared     (with handoff) acquire SH of a lock the peer holds SH: a
+ *              compatible grant with the peer holding it.
+ *   pingpong   (needs a peer) one lock bounced EX between this node and
+ *              the peer as fast as both can, each side taking its turn
+ *              (the LVB says whose).  Each side times from one of its
+ *              grants to its next: a round, two handoffs; the peer passes
+ *              its rounds in the LVB.  Both sides' rounds are kept.  A
  *              grant is always fresh here, so glockd's minimum hold time
  *              delays every demote: with the default hold time this
  *              measures the hold time, with hold_*_ms = 0 the protocol.
  *              Bounded by --iterations samples or --pp-seconds.
- *   shared-all acquire SH of glocks --base, --base+1, ... (run it on every
+ *   shared-all acquire SH of locks --base, --base+1, ... (run it on every
  *              node at once with the same --base: every acquire meets the
  *              other nodes' SH grants or requests), release (stays cached)
- *   throughput --clients K threads, each its own connection, acquire +
- *              release new glocks for --seconds: lock ops/s of this node
- *              (run it on every node at once and add up)
+ *   throughput --clients K threads, each its own connection (DLM: its own
+ *              lockspace handle), acquire + release new locks for
+ *              --seconds: lock ops/s of this node (run it on every node at
+ *              once and add up)
  *
  * --tests LIST (comma-separated) picks tests; default
  * uncached,cached,handoff,pingpong,throughput (handoff and pingpong need
  * a peer: --no-peer drops them).
+ *
+ * DLM lockspace.  Every node must have joined the lockspace before timing,
+ * or the first joiner masters everything locally: open waits until
+ * --members N nodes are in it (default: every node dlm_controld put in
+ * configfs).  The lockspace stays joined when the bench ends, as a mounted
+ * gfs2's would; `dlm_tool leave NAME` leaves it.
  *
  * Peer coordination (handoff, shared, pingpong).  Run `glockctl bench
  * --role pingpong-peer` on another node first.  A control glock C (type
@@ -48,9 +71,10 @@
  * handoff is then exactly: LOCK delivered, DEMOTE to the peer's agent (no
  * hold-time delay), RELEASE delivered, GRANT.
  *
- * --lockspace (default "bench") must match on both nodes.  --json prints
- * one JSON object (fields: test, n, p50_us, p99_us, min_us, max_us,
- * mean_us, ops_per_s, error).
+ * --lockspace (default "bench") and --backend must match on both nodes.
+ * --json prints one JSON object (backend, lockspace, ...; results: test,
+ * n, p50_us, p99_us, min_us, max_us, mean_us, ops_per_s, error).
+ * --samples DIR writes every test's samples (save_samples()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -62,6 +86,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_backend.h"
 #include "glock.h"
 
 int glock__bench_main(int argc, char **argv);
@@ -76,6 +101,11 @@ int glock__bench_main(int argc, char **argv);
 #define B_MAGIC 0x676c6231u    /* "glb1" */
 #define B_PP_MAGIC 0x676c7070u /* "glpp" */
 #define B_LOCK_TMO_MS 10000u
+#ifdef HAVE_LIBDLM
+#define HAVE_DLM_TEXT ", dlm"
+#else
+#define HAVE_DLM_TEXT ""
+#endif
 #define B_PP_SPIN_US 20u /* not our turn yet: our own cached grant; look again */
 #define B_PP_STALL_NS (15ull * 1000000000u) /* no turn for this long: give up */
 
@@ -102,16 +132,18 @@ struct b_lvb {
 struct b_pp_lvb {
 	uint32_t magic, seq; /* seq even: the driver's turn, odd: the peer's */
 	uint32_t stop, pad;
-	uint64_t t_ns;    /* CLOCK_MONOTONIC when the last holder let go */
-	uint64_t last_ns; /* the peer's last sample, for the driver to keep */
+	uint64_t peer_round_ns; /* the peer's last round, by its own clock */
+	uint64_t unused;
 };
 
 _Static_assert(sizeof(struct b_lvb) == GLOCK_LVB_SIZE, "LVB layout");
 _Static_assert(sizeof(struct b_pp_lvb) == GLOCK_LVB_SIZE, "LVB layout");
 
 struct b_opts {
-	const char *ls;
+	const struct bench_backend *be;
+	const char *ls, *samples_dir;
 	unsigned iterations, warmup, clients, seconds, batch, settle_ms, timeout_s, pp_seconds;
+	unsigned members;
 	unsigned tests;
 	uint64_t base;
 	bool json, peer, have_base;
@@ -153,7 +185,37 @@ static double pct_us(const uint64_t *v, size_t n, double p)
 	return (double)v[rank - 1] / 1000.0;
 }
 
-static void summarize(struct b_result *r, uint64_t *v, size_t n)
+/*
+ * --samples DIR: every sample of a test, sorted, in microseconds, one per
+ * line, in DIR/BACKEND-TEST.dat (spaces in the name become dashes): what
+ * the benches' latency plots are drawn from.
+ */
+static void save_samples(const struct b_opts *o, const struct b_result *r, const uint64_t *v,
+			 size_t n)
+{
+	char path[4096], *p;
+	size_t i;
+	FILE *f;
+	int len;
+
+	len = snprintf(path, sizeof(path), "%s/%s-%s.dat", o->samples_dir, o->be->name, r->name);
+	if (len < 0 || (size_t)len >= sizeof(path))
+		return;
+	for (p = path + strlen(o->samples_dir) + 1; *p; p++)
+		if (*p == ' ' || *p == '/')
+			*p = '-';
+	f = fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "glockctl bench: cannot write %s: %s\n", path, strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++)
+		fprintf(f, "%.1f\n", (double)v[i] / 1000.0);
+	if (fclose(f))
+		fprintf(stderr, "glockctl bench: cannot write %s: %s\n", path, strerror(errno));
+}
+
+static void summarize(const struct b_opts *o, struct b_result *r, uint64_t *v, size_t n)
 {
 	double sum = 0;
 	size_t i;
@@ -162,6 +224,8 @@ static void summarize(struct b_result *r, uint64_t *v, size_t n)
 	if (!n)
 		return;
 	qsort(v, n, sizeof(*v), cmp_u64);
+	if (o->samples_dir)
+		save_samples(o, r, v, n);
 	for (i = 0; i < n; i++)
 		sum += (double)v[i];
 	r->p50 = pct_us(v, n, 0.5);
@@ -184,11 +248,11 @@ static uint64_t fresh_base(void)
  * Acquire (timed) + release of glock type/base+i for warmup + iterations
  * values of i; only the last `iterations` are kept.
  */
-static void bench_acquire(struct glock_ls *ls, const struct b_opts *o, struct b_result *r,
+static void bench_acquire(struct bench_ls *ls, const struct b_opts *o, struct b_result *r,
 			  uint32_t type, uint64_t base, int mode, bool same)
 {
 	uint64_t *v = calloc(o->iterations, sizeof(*v)), t0, dt;
-	struct glock_handle *h;
+	struct bench_lock *h;
 	size_t n = 0;
 	unsigned i;
 
@@ -198,40 +262,40 @@ static void bench_acquire(struct glock_ls *ls, const struct b_opts *o, struct b_
 	}
 	for (i = 0; i < o->warmup + o->iterations; i++) {
 		t0 = now_ns();
-		r->err = glock_lock(ls, type, same ? base : base + i, mode, 0, B_LOCK_TMO_MS, &h);
+		r->err = o->be->lock(ls, type, same ? base : base + i, mode, B_LOCK_TMO_MS, &h);
 		dt = now_ns() - t0;
 		if (r->err)
 			break;
 		if (i >= o->warmup)
 			v[n++] = dt;
-		r->err = glock_unlock(h);
+		r->err = o->be->unlock(h);
 		if (r->err)
 			break;
 	}
-	summarize(r, v, n);
+	summarize(o, r, v, n);
 	free(v);
 }
 
-static void bench_uncached(struct glock_ls *ls, const struct b_opts *o, struct b_result *r)
+static void bench_uncached(struct bench_ls *ls, const struct b_opts *o, struct b_result *r)
 {
 	r->name = "uncached acquire";
 	bench_acquire(ls, o, r, B_UNCACHED_TYPE, fresh_base(), GLOCK_EX, false);
 }
 
-static void bench_cached(struct glock_ls *ls, const struct b_opts *o, struct b_result *r)
+static void bench_cached(struct bench_ls *ls, const struct b_opts *o, struct b_result *r)
 {
-	struct glock_handle *h;
+	struct bench_lock *h;
 	uint64_t num = fresh_base();
 
 	r->name = "cached re-acquire";
-	r->err = glock_lock(ls, B_CACHED_TYPE, num, GLOCK_EX, 0, B_LOCK_TMO_MS, &h);
+	r->err = o->be->lock(ls, B_CACHED_TYPE, num, GLOCK_EX, B_LOCK_TMO_MS, &h);
 	if (!r->err)
-		r->err = glock_unlock(h);
+		r->err = o->be->unlock(h);
 	if (!r->err)
 		bench_acquire(ls, o, r, B_CACHED_TYPE, num, GLOCK_EX, true);
 }
 
-static void bench_shall(struct glock_ls *ls, const struct b_opts *o, struct b_result *r)
+static void bench_shall(struct bench_ls *ls, const struct b_opts *o, struct b_result *r)
 {
 	r->name = "shared-all SH";
 	bench_acquire(ls, o, r, B_SHALL_TYPE, o->have_base ? o->base : fresh_base(), GLOCK_SH,
@@ -251,23 +315,26 @@ struct tput_arg {
 static void *tput_thread(void *p)
 {
 	struct tput_arg *a = p;
-	struct glock_ls *ls;
-	struct glock_handle *h;
+	struct bench_ls *ls;
+	struct bench_lock *h;
 	uint64_t i = 0;
 
-	a->err = glock_open(a->o->ls, &ls);
+	const struct b_opts *o = a->o;
+	const char *why = "";
+
+	a->err = o->be->open(o->ls, o->members, &ls, &why);
 	if (a->err)
 		return NULL;
 	while (!*a->stop) {
-		a->err = glock_lock(ls, B_TPUT_TYPE, a->base + i++, GLOCK_EX, 0, B_LOCK_TMO_MS, &h);
+		a->err = o->be->lock(ls, B_TPUT_TYPE, a->base + i++, GLOCK_EX, B_LOCK_TMO_MS, &h);
 		if (a->err)
 			break;
-		a->err = glock_unlock(h);
+		a->err = o->be->unlock(h);
 		if (a->err)
 			break;
 		a->ops++;
 	}
-	glock_close(ls);
+	o->be->close(ls);
 	return NULL;
 }
 
@@ -308,50 +375,54 @@ out:
 
 /* ---- peer protocol ---- */
 
-static int ctrl_take(struct glock_ls *ls, struct glock_handle **h, struct b_lvb *l, unsigned tmo_s)
+static int ctrl_take(const struct b_opts *o, struct bench_ls *ls, struct bench_lock **h,
+		     struct b_lvb *l)
 {
-	int err = glock_lock(ls, B_CTRL_TYPE, 0, GLOCK_EX, 0, tmo_s * 1000u, h);
+	int err = o->be->lock(ls, B_CTRL_TYPE, 0, GLOCK_EX, o->timeout_s * 1000u, h);
 
 	if (!err)
-		glock_lvb_read(*h, (uint8_t *)l);
+		o->be->lvb_read(*h, (uint8_t *)l);
 	return err;
 }
 
-static int ctrl_give(struct glock_handle *h, const struct b_lvb *l)
+static int ctrl_give(const struct b_opts *o, struct bench_lock *h, const struct b_lvb *l)
 {
-	int err = glock_lvb_write(h, (const uint8_t *)l);
+	int err = o->be->lvb_write(h, (const uint8_t *)l);
 
-	return err ? err : glock_unlock(h);
+	return err ? err : o->be->unlock(h);
 }
 
 /*
- * One side of the ping-pong on glock B_PP_TYPE/num.  parity 0: the driver,
- * which keeps both directions' samples in v (up to max) and ends the game
+ * One side of the ping-pong on glock B_PP_TYPE/num.  Each side times its
+ * own successive grants (one clock per sample: the sides may be guests
+ * with clocks of their own): a round, from one grant of this side to the
+ * next, is two handoffs.  parity 0: the driver, which keeps its own rounds
+ * and the peer's (passed in the LVB) in v (up to max) and ends the game
  * by setting stop at its turn once it has enough or the deadline passed;
  * parity 1: the peer, which returns when it sees stop.
  */
-static int pp_play(struct glock_ls *ls, uint64_t num, unsigned parity, uint64_t *v, size_t max,
-		   size_t *ret_n, unsigned warmup, uint64_t deadline)
+static int pp_play(const struct b_opts *o, struct bench_ls *ls, uint64_t num, unsigned parity,
+		   uint64_t *v, size_t max, size_t *ret_n, unsigned warmup, uint64_t deadline)
 {
-	struct glock_handle *h;
+	struct bench_lock *h;
 	struct b_pp_lvb l;
 	size_t n = 0;
-	uint64_t t, dt, last_turn = now_ns();
+	uint64_t t, prev_grant = 0, last_turn = now_ns();
 	int err;
 
 	for (;;) {
-		err = glock_lock(ls, B_PP_TYPE, num, GLOCK_EX, 0, B_LOCK_TMO_MS, &h);
+		err = o->be->lock(ls, B_PP_TYPE, num, GLOCK_EX, B_LOCK_TMO_MS, &h);
 		if (err)
 			break;
 		t = now_ns();
-		glock_lvb_read(h, (uint8_t *)&l);
+		o->be->lvb_read(h, (uint8_t *)&l);
 		if (l.magic != B_PP_MAGIC || l.seq % 2 != parity) {
 			/*
 			 * Our own grant, still cached here: the other side has not
-			 * had it.  A demote glockd never delivers would keep us
-			 * here for ever (and the other side waits): give up.
+			 * had it.  A demote the lock service never delivers would
+			 * keep us here for ever (and the other side waits): give up.
 			 */
-			err = glock_unlock(h);
+			err = o->be->unlock(h);
 			if (!err && t - last_turn > B_PP_STALL_NS)
 				err = -ETIMEDOUT;
 			if (err)
@@ -360,26 +431,26 @@ static int pp_play(struct glock_ls *ls, uint64_t num, unsigned parity, uint64_t 
 			continue;
 		}
 		last_turn = t;
-		dt = t - l.t_ns;
 		if (l.stop) { /* peer: the driver is done */
-			err = glock_unlock(h);
+			err = o->be->unlock(h);
 			break;
 		}
-		if (parity == 0) {
-			/* seq counts handoffs: drop the first `warmup` of each direction */
-			if (l.seq > 2 * warmup && l.last_ns && n < max)
-				v[n++] = l.last_ns;
-			if (l.seq > 2 * warmup && n < max)
-				v[n++] = dt;
+		/* seq counts handoffs: drop each side's first `warmup` rounds */
+		if (parity == 0 && l.seq > 2 * warmup) {
+			if (l.peer_round_ns && n < max)
+				v[n++] = l.peer_round_ns;
+			if (prev_grant && n < max)
+				v[n++] = t - prev_grant;
 			if (n >= max || now_ns() >= deadline)
 				l.stop = 1;
 		}
-		l.last_ns = dt;
+		if (parity == 1)
+			l.peer_round_ns = prev_grant ? t - prev_grant : 0;
+		prev_grant = t;
 		l.seq++;
-		l.t_ns = now_ns();
-		err = glock_lvb_write(h, (const uint8_t *)&l);
+		err = o->be->lvb_write(h, (const uint8_t *)&l);
 		if (!err)
-			err = glock_unlock(h);
+			err = o->be->unlock(h);
 		if (err || l.stop)
 			break;
 	}
@@ -390,32 +461,35 @@ static int pp_play(struct glock_ls *ls, uint64_t num, unsigned parity, uint64_t 
 
 static int run_peer(const struct b_opts *o)
 {
-	struct glock_ls *ls;
-	struct glock_handle *c, *h;
+	struct bench_ls *ls;
+	struct bench_lock *c, *h;
 	struct b_lvb l;
 	uint32_t seq = 0;
 	unsigned i;
-	int err = glock_open(o->ls, &ls);
+	const char *why = "";
+	int err = o->be->open(o->ls, o->members, &ls, &why);
 
-	if (err)
+	if (err) {
+		fprintf(stderr, "bench peer: %s: %s\n", why, strerror(-err));
 		return err;
+	}
 	fprintf(stderr, "bench peer: waiting for a driver (lockspace %s)\n", o->ls);
 	for (;;) {
-		err = ctrl_take(ls, &c, &l, o->timeout_s);
+		err = ctrl_take(o, ls, &c, &l);
 		if (err)
 			break;
 		if (l.magic == B_MAGIC && l.state == B_STOP) {
 			memset(&l, 0, sizeof(l));
-			ctrl_give(c, &l);
+			ctrl_give(o, c, &l);
 			break;
 		}
 		if (l.magic == B_MAGIC && l.state == B_PINGPONG) {
 			uint64_t num = l.base;
 
 			l.state = B_PP_ACK;
-			err = ctrl_give(c, &l);
+			err = ctrl_give(o, c, &l);
 			if (!err)
-				err = pp_play(ls, num, 1, NULL, 0, NULL, 0, 0);
+				err = pp_play(o, ls, num, 1, NULL, 0, NULL, 0, 0);
 			if (err) {
 				/* the driver reports it; stay around for STOP */
 				fprintf(stderr, "bench peer: ping-pong: %s\n", strerror(-err));
@@ -425,7 +499,7 @@ static int run_peer(const struct b_opts *o)
 		}
 		if (l.magic == B_MAGIC && l.state == B_READY && l.seq == seq) {
 			/* the driver has not taken the last batch yet */
-			glock_unlock(c);
+			o->be->unlock(c);
 			usleep(1000);
 			continue;
 		}
@@ -438,45 +512,45 @@ static int run_peer(const struct b_opts *o)
 		l.base = fresh_base();
 		l.count = o->batch;
 		for (i = 0; i < l.count && !err; i++) {
-			err = glock_lock(ls, B_DATA_TYPE, l.base + i, (int)l.mode, 0, B_LOCK_TMO_MS, &h);
+			err = o->be->lock(ls, B_DATA_TYPE, l.base + i, (int)l.mode, B_LOCK_TMO_MS, &h);
 			if (!err)
-				err = glock_unlock(h);
+				err = o->be->unlock(h);
 		}
 		usleep(o->settle_ms * 1000u);
 		if (!err)
-			err = ctrl_give(c, &l);
+			err = ctrl_give(o, c, &l);
 		if (err)
 			break;
 	}
-	glock_close(ls);
+	o->be->close(ls);
 	fprintf(stderr, "bench peer: done (%s)\n", err ? strerror(-err) : "ok");
 	return err;
 }
 
 /* Takes C once the peer has written a batch (READY, not yet seen). */
-static int ctrl_take_ready(struct glock_ls *ls, const struct b_opts *o, struct glock_handle **c,
+static int ctrl_take_ready(struct bench_ls *ls, const struct b_opts *o, struct bench_lock **c,
 			   struct b_lvb *l, uint32_t last)
 {
 	int err;
 
 	for (;;) {
-		err = ctrl_take(ls, c, l, o->timeout_s);
+		err = ctrl_take(o, ls, c, l);
 		if (err)
 			return err;
 		if (l->magic == B_MAGIC && l->state == B_READY && l->seq != last)
 			return 0;
-		glock_unlock(*c);
+		o->be->unlock(*c);
 		usleep(1000);
 	}
 }
 
-static void bench_peer(struct glock_ls *ls, const struct b_opts *o, struct b_result *ex,
+static void bench_peer(struct bench_ls *ls, const struct b_opts *o, struct b_result *ex,
 		       struct b_result *sh)
 {
 	uint64_t *vex = calloc(o->iterations, sizeof(*vex));
 	uint64_t *vsh = calloc(o->iterations, sizeof(*vsh));
 	size_t nex = 0, nsh = 0, wex = 0, wsh = 0;
-	struct glock_handle *c, *h;
+	struct bench_lock *c, *h;
 	struct b_lvb l;
 	uint32_t last = 0;
 	int err = 0;
@@ -496,10 +570,10 @@ static void bench_peer(struct glock_ls *ls, const struct b_opts *o, struct b_res
 		for (i = 0; i < l.count && !err; i++) {
 			uint64_t t0 = now_ns(), dt;
 
-			err = glock_lock(ls, B_DATA_TYPE, l.base + i, (int)l.mode, 0, B_LOCK_TMO_MS, &h);
+			err = o->be->lock(ls, B_DATA_TYPE, l.base + i, (int)l.mode, B_LOCK_TMO_MS, &h);
 			dt = now_ns() - t0;
 			if (!err)
-				err = glock_unlock(h);
+				err = o->be->unlock(h);
 			if (err)
 				break;
 			if (l.mode == GLOCK_EX && wex < o->warmup)
@@ -513,61 +587,60 @@ static void bench_peer(struct glock_ls *ls, const struct b_opts *o, struct b_res
 		}
 		l.state = B_DONE;
 		if (!err)
-			err = ctrl_give(c, &l);
+			err = ctrl_give(o, c, &l);
 	}
 	ex->err = sh->err = err;
-	summarize(ex, vex, nex);
-	summarize(sh, vsh, nsh);
+	summarize(o, ex, vex, nex);
+	summarize(o, sh, vsh, nsh);
 out:
 	free(vex);
 	free(vsh);
 }
 
-static void bench_pingpong(struct glock_ls *ls, const struct b_opts *o, struct b_result *r)
+static void bench_pingpong(struct bench_ls *ls, const struct b_opts *o, struct b_result *r)
 {
 	uint64_t *v = calloc(o->iterations, sizeof(*v)), num = fresh_base();
-	struct glock_handle *c, *h;
+	struct bench_lock *c, *h;
 	struct b_pp_lvb pl = { .magic = B_PP_MAGIC, .seq = 1 };
 	struct b_lvb l;
 	size_t n = 0;
 
-	r->name = "EX ping-pong";
+	r->name = "EX ping-pong round";
 	if (!v) {
 		r->err = -ENOMEM;
 		return;
 	}
 	/* The glock starts here, with the peer to move first. */
-	r->err = glock_lock(ls, B_PP_TYPE, num, GLOCK_EX, 0, B_LOCK_TMO_MS, &h);
+	r->err = o->be->lock(ls, B_PP_TYPE, num, GLOCK_EX, B_LOCK_TMO_MS, &h);
 	if (!r->err) {
-		pl.t_ns = now_ns();
-		r->err = glock_lvb_write(h, (const uint8_t *)&pl);
+		r->err = o->be->lvb_write(h, (const uint8_t *)&pl);
 		if (!r->err)
-			r->err = glock_unlock(h);
+			r->err = o->be->unlock(h);
 	}
 	if (!r->err)
 		r->err = ctrl_take_ready(ls, o, &c, &l, 0);
 	if (!r->err) {
 		l.state = B_PINGPONG;
 		l.base = num;
-		r->err = ctrl_give(c, &l);
+		r->err = ctrl_give(o, c, &l);
 	}
 	if (!r->err)
-		r->err = pp_play(ls, num, 0, v, o->iterations, &n, o->warmup > 10 ? 10 : o->warmup ? o->warmup : 1,
+		r->err = pp_play(o, ls, num, 0, v, o->iterations, &n, o->warmup > 10 ? 10 : o->warmup ? o->warmup : 1,
 				 now_ns() + (uint64_t)o->pp_seconds * 1000000000u);
-	summarize(r, v, n);
+	summarize(o, r, v, n);
 	free(v);
 }
 
-static void peer_stop(struct glock_ls *ls, const struct b_opts *o)
+static void peer_stop(struct bench_ls *ls, const struct b_opts *o)
 {
-	struct glock_handle *c;
+	struct bench_lock *c;
 	struct b_lvb l;
 
-	if (!ctrl_take(ls, &c, &l, o->timeout_s)) {
+	if (!ctrl_take(o, ls, &c, &l)) {
 		memset(&l, 0, sizeof(l));
 		l.magic = B_MAGIC;
 		l.state = B_STOP;
-		ctrl_give(c, &l);
+		ctrl_give(o, c, &l);
 	}
 }
 
@@ -588,7 +661,9 @@ static void print_results(const struct b_opts *o, const struct b_result *r, size
 	size_t i;
 
 	if (o->json) {
-		printf("{\"lockspace\":");
+		printf("{\"backend\":");
+		json_str(o->be->name);
+		printf(",\"lockspace\":");
 		json_str(o->ls);
 		printf(",\"iterations\":%u,\"warmup\":%u,\"clients\":%u,\"seconds\":%u,"
 		       "\"results\":[",
@@ -626,12 +701,27 @@ static void print_results(const struct b_opts *o, const struct b_result *r, size
 static void bench_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: glockctl bench [--tests LIST] [--iterations N] [--warmup N] [--json]\n"
-		"                      [--clients K] [--seconds S] [--lockspace LS] [--no-peer]\n"
-		"                      [--batch B] [--settle-ms MS] [--pp-seconds S] [--base N]\n"
-		"       glockctl bench --role pingpong-peer [--lockspace LS]   (on another node)\n"
+		"Usage: glockctl bench [--backend glockd|dlm] [--tests LIST] [--iterations N]\n"
+		"                      [--warmup N] [--json] [--samples DIR] [--clients K]\n"
+		"                      [--seconds S] [--lockspace LS] [--no-peer] [--batch B]\n"
+		"                      [--settle-ms MS] [--pp-seconds S] [--base N] [--members N]\n"
+		"       glockctl bench --role pingpong-peer [--backend B] [--lockspace LS]\n"
 		"LIST: uncached,cached,handoff,pingpong,shared-all,throughput (default all but\n"
-		"shared-all; handoff also measures shared SH; handoff and pingpong need a peer).\n"
+		"shared-all; handoff also measures shared SH; handoff and pingpong need a peer\n"
+		"on another node).  The tests mean the same on both backends:\n"
+		"  uncached    EX on a lock no node held: glockd one ordered delivery, DLM the\n"
+		"              directory lookup and the grant\n"
+		"  cached      EX again on a lock this node holds cached: glockd an IPC round\n"
+		"              trip, DLM none (the holder cache is in the process, as gfs2's)\n"
+		"  handoff     EX on a lock the peer holds EX, idle: request, demote (DLM: a\n"
+		"              blocking AST, the peer converts to NL), release, grant\n"
+		"  shared      SH on a lock the peer holds SH\n"
+		"  pingpong    one lock bounced EX; a sample is one side's grant to its next\n"
+		"              (a round: two handoffs), each timed on its own node\n"
+		"  shared-all  SH on --base, --base+1, ... run on every node at once\n"
+		"  throughput  --clients threads acquire+release new locks for --seconds\n"
+		"Modes map as gfs2's lock_dlm: SH->PR, DF->CW, EX->EX, UN->NL.  With the DLM\n"
+		"the bench waits for --members N nodes (default all) to join the lockspace.\n"
 		"See the comment at the top of daemon/bench.c.\n");
 }
 
@@ -680,18 +770,22 @@ int glock__bench_main(int argc, char **argv)
 		{ "pp-seconds", required_argument, NULL, 'P' },
 		{ "tests", required_argument, NULL, 't' },
 		{ "base", required_argument, NULL, 'B' },
+		{ "backend", required_argument, NULL, 'k' },
+		{ "samples", required_argument, NULL, 'D' },
+		{ "members", required_argument, NULL, 'm' },
 		{ "no-peer", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct b_opts o = {
-		.ls = "bench", .iterations = 10000, .warmup = 100, .clients = 4, .seconds = 5,
+		.be = &glock__bench_glockd, .ls = "bench", .iterations = 10000, .warmup = 100, .clients = 4, .seconds = 5,
 		.batch = 100, .settle_ms = 250, .timeout_s = 60, .pp_seconds = 30,
 		.tests = T_DEFAULT,
 	};
 	struct b_result res[R_MAX] = { { 0 } };
-	struct glock_ls *ls;
+	const char *why = "";
+	struct bench_ls *ls;
 	bool no_peer = false;
 	int c, err;
 	size_t i;
@@ -699,9 +793,24 @@ int glock__bench_main(int argc, char **argv)
 	long v;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:w:c:s:l:r:b:S:T:P:t:B:njh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:w:c:s:l:r:b:S:T:P:t:B:k:D:m:njh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'l': o.ls = optarg; continue;
+		case 'D': o.samples_dir = optarg; continue;
+		case 'k':
+			if (!strcmp(optarg, "glockd")) {
+				o.be = &glock__bench_glockd;
+				continue;
+			}
+#ifdef HAVE_LIBDLM
+			if (!strcmp(optarg, "dlm")) {
+				o.be = &glock__bench_dlm;
+				continue;
+			}
+#endif
+			fprintf(stderr, "glockctl bench: unknown backend '%s' (built with: glockd%s)\n",
+				optarg, HAVE_DLM_TEXT);
+			return 2;
 		case 'n': no_peer = true; continue;
 		case 'j': o.json = true; continue;
 		case 'h': bench_usage(stdout); return 0;
@@ -731,7 +840,7 @@ int glock__bench_main(int argc, char **argv)
 		}
 		errno = 0;
 		v = strtol(optarg, &end, 10);
-		if (errno || end == optarg || *end || v < (c == 'w' || c == 'S' ? 0 : 1) ||
+		if (errno || end == optarg || *end || v < (c == 'w' || c == 'S' || c == 'm' ? 0 : 1) ||
 		    v > 100000000) {
 			fprintf(stderr, "glockctl bench: bad value '%s'\n", optarg);
 			return 2;
@@ -745,6 +854,7 @@ int glock__bench_main(int argc, char **argv)
 		case 'S': o.settle_ms = (unsigned)v; break;
 		case 'T': o.timeout_s = (unsigned)v; break;
 		case 'P': o.pp_seconds = (unsigned)v; break;
+		case 'm': o.members = (unsigned)v; break;
 		}
 	}
 	if (optind != argc) {
@@ -757,9 +867,9 @@ int glock__bench_main(int argc, char **argv)
 	}
 	if (no_peer)
 		o.tests &= ~(unsigned)T_PEER;
-	err = glock_open(o.ls, &ls);
+	err = o.be->open(o.ls, o.members, &ls, &why);
 	if (err) {
-		fprintf(stderr, "glockctl bench: cannot reach glockd: %s\n", strerror(-err));
+		fprintf(stderr, "glockctl bench: %s: %s\n", why, strerror(-err));
 		return 1;
 	}
 	if (o.tests & T_UNCACHED)
@@ -774,7 +884,7 @@ int glock__bench_main(int argc, char **argv)
 		peer_stop(ls, &o);
 	if (o.tests & T_SHALL)
 		bench_shall(ls, &o, &res[R_SHALL]);
-	glock_close(ls);
+	o.be->close(ls);
 	if (o.tests & T_TPUT)
 		bench_tput(&o, &res[R_TPUT]);
 	print_results(&o, res, R_MAX);

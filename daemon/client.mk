@@ -43,7 +43,13 @@ daemon/lib/libglock.pc: $(top_srcdir)/daemon/lib/libglock.pc.in Makefile
 	       $(top_srcdir)/daemon/lib/libglock.pc.in > $@.tmp && mv $@.tmp $@
 
 bin_PROGRAMS += daemon/glockctl
-daemon_glockctl_SOURCES = daemon/glockctl.c daemon/bench.c
+daemon_glockctl_SOURCES = daemon/glockctl.c daemon/bench.c daemon/bench_backend.h \
+	daemon/bench_glockd.c
 daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
 daemon_glockctl_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread
 daemon_glockctl_LDADD = daemon/lib/libglockclient.la $(QB_LIBS) $(PROTOBUF_C_LIBS) -lpthread -lm
+if HAVE_LIBDLM
+daemon_glockctl_SOURCES += daemon/bench_dlm.c
+daemon_glockctl_CFLAGS += $(DLM_CFLAGS) -DHAVE_LIBDLM
+daemon_glockctl_LDADD += $(DLM_LIBS)
+endif
