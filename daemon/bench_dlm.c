@@ -358,6 +358,12 @@ static int dlm_lock_res(struct bench_ls *ls, uint32_t type, uint64_t number, int
 		r->holders++;
 		goto out;
 	}
+	/*
+	 * The holder counts from the request on: a blocking AST that comes
+	 * between the grant and our wake-up must not demote what we were
+	 * just granted.
+	 */
+	r->holders++;
 	flags = LKF_VALBLK | (r->granted >= 0 ? LKF_CONVERT : 0);
 	r->asked = want;
 	r->busy = true;
@@ -365,7 +371,7 @@ static int dlm_lock_res(struct bench_ls *ls, uint32_t type, uint64_t number, int
 			(unsigned int)strlen(r->name), 0, completion_ast, r, blocking_ast, NULL)) {
 		err = -errno;
 		r->busy = false;
-		goto out;
+		goto out_unhold;
 	}
 	if (!wait_idle(r, &until, false)) {
 		/* Give up: cancel, and take the outcome, whichever it is. */
@@ -374,12 +380,16 @@ static int dlm_lock_res(struct bench_ls *ls, uint32_t type, uint64_t number, int
 			pthread_cond_wait(&ls->cv, &ls->mu);
 		if (r->lksb.sb_status) {
 			err = -ETIMEDOUT;
-			goto out;
+			goto out_unhold;
 		}
 	}
 	err = dlm_status(r->lksb.sb_status);
 	if (!err)
-		r->holders++;
+		goto out;
+out_unhold:
+	r->holders--;
+	demote_if_idle(r);
+	pthread_cond_broadcast(&ls->cv);
 out:
 	pthread_mutex_unlock(&ls->mu);
 	if (!err)
