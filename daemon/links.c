@@ -13,6 +13,9 @@
  * glock_links_send()) returns, so a callback that makes another connection
  * fail never frees memory the caller is still walking.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* accept4 */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -417,8 +420,11 @@ static void conn_reject(struct conn *c, int err, const char *what)
 
 	if (p) {
 		p->c.dropped++;
-		log_rl(&p->rl_bad, LOG_WARNING, "node %u: link %s; connection closed (dropped %llu)",
-		       p->addr.nodeid, what, (unsigned long long)p->c.dropped);
+		/* A link that was up logs its going down, which says why: once is enough. */
+		if (c->state != CONN_UP || p->conn != c)
+			log_rl(&p->rl_bad, LOG_WARNING,
+			       "node %u: link %s; connection closed (dropped %llu)", p->addr.nodeid,
+			       what, (unsigned long long)p->c.dropped);
 	} else {
 		l->unknown++;
 		log_rl(&l->rl_unknown, LOG_WARNING,
@@ -857,7 +863,7 @@ static int listen_on(struct glock_links *l, const struct glock_link_peer *me)
 
 /* ---- peers ---- */
 
-static void peer_drop(struct glock_links *l, struct peer *p)
+static void peer_drop(struct glock_links *l, struct peer *p, const char *why)
 {
 	struct conn *c, *next;
 
@@ -868,10 +874,10 @@ static void peer_drop(struct glock_links *l, struct peer *p)
 	for (c = l->pending; c; c = next) {
 		next = c->next;
 		if (c->peer == p)
-			conn_fail(c, -ENOENT, "no longer a cluster member");
+			conn_fail(c, -ENOENT, why);
 	}
 	if (p->conn)
-		conn_fail(p->conn, -ENOENT, "no longer a cluster member");
+		conn_fail(p->conn, -ENOENT, why);
 	free(p);
 }
 
@@ -937,7 +943,7 @@ int glock_links_set_peers(struct glock_links *l, const struct glock_link_peer *p
 		for (j = 0; j < k && list[j] != l->peers[i]; j++)
 			;
 		if (j == k)
-			peer_drop(l, l->peers[i]);
+			peer_drop(l, l->peers[i], "no longer a cluster member");
 	}
 	free(l->peers);
 	l->peers = list;
@@ -1006,7 +1012,7 @@ void glock_links_free(struct glock_links *l)
 	while (l->pending)
 		conn_fail(l->pending, -ESHUTDOWN, "shutting down");
 	for (i = 0; i < l->n_peers; i++)
-		peer_drop(l, l->peers[i]);
+		peer_drop(l, l->peers[i], "shutting down");
 	free(l->peers);
 	l->peers = NULL;
 	l->n_peers = 0;
