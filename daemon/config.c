@@ -76,6 +76,9 @@ void glockd_config_defaults(struct glockd_config *cfg)
 	cfg->hold_max_us = 200000;
 	cfg->hold_incr_us = 10000;
 	cfg->hold_decr_us = 1000;
+	cfg->link_port = GLOCKD_LINK_PORT_DEFAULT;
+	snprintf(cfg->link_key_file, sizeof(cfg->link_key_file), "%s", GLOCKD_LINK_KEY_DEFAULT);
+	cfg->link_queue_max = 4096;
 }
 
 /* ---- value parsers: 0 or -EINVAL (message set) ---- */
@@ -202,7 +205,7 @@ static int parse_allow_gid(struct parser *p, struct glockd_config *cfg, const ch
 enum key_id {
 	K_NODE_ID, K_CPG_GROUP, K_IPC_NAME, K_DEV_PATH, K_FENCE, K_LOG, K_LOG_LEVEL,
 	K_SEND_QUEUE_MAX, K_HOLD_MIN, K_HOLD_MAX, K_HOLD_INCR, K_HOLD_DECR,
-	K_ALLOW_UID, K_ALLOW_GID,
+	K_ALLOW_UID, K_ALLOW_GID, K_LINK_PORT, K_LINK_KEY_FILE, K_LINK_QUEUE_MAX,
 };
 
 static const struct {
@@ -224,6 +227,9 @@ static const struct {
 	{ "hold_decr_ms", K_HOLD_DECR, false },
 	{ "allow_uid", K_ALLOW_UID, true },
 	{ "allow_gid", K_ALLOW_GID, true },
+	{ "link_port", K_LINK_PORT, false },
+	{ "link_key_file", K_LINK_KEY_FILE, false },
+	{ "link_queue_max", K_LINK_QUEUE_MAX, false },
 };
 
 static const struct {
@@ -308,6 +314,18 @@ static int parse_value(struct parser *p, struct glockd_config *cfg, enum key_id 
 		return parse_allow_uid(p, cfg, key, v);
 	case K_ALLOW_GID:
 		return parse_allow_gid(p, cfg, key, v);
+	case K_LINK_PORT:
+		r = parse_uint(p, key, v, 1, 65535, &x);
+		if (!r)
+			cfg->link_port = (uint16_t)x;
+		return r;
+	case K_LINK_KEY_FILE:
+		return parse_abs_path(p, key, v, cfg->link_key_file, sizeof(cfg->link_key_file));
+	case K_LINK_QUEUE_MAX:
+		r = parse_uint(p, key, v, 1, SEND_QUEUE_MAX_MAX, &x);
+		if (!r)
+			cfg->link_queue_max = (size_t)x;
+		return r;
 	}
 	return parse_error(p, "%s: internal error", key);
 }

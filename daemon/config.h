@@ -14,6 +14,8 @@
 #define GLOCKD_CONFIG_DEFAULT "/etc/glockd.conf"
 #define GLOCKD_ALLOW_MAX 32
 #define GLOCKD_PATH_MAX 256
+#define GLOCKD_LINK_PORT_DEFAULT 21065
+#define GLOCKD_LINK_KEY_DEFAULT "/etc/corosync/authkey"
 
 enum glockd_fence_kind {
 	GLOCKD_FENCE_NONE = 0,    /* unsafe: confirms at once, logs loudly */
@@ -41,6 +43,10 @@ struct glockd_config {
 	size_t n_allowed_uids;
 	gid_t allowed_gids[GLOCKD_ALLOW_MAX];
 	size_t n_allowed_gids;
+	/* Node links (daemon/links.c): TCP port, cluster key file, queue bound. */
+	uint16_t link_port;                   /* default 21065 */
+	char link_key_file[GLOCKD_PATH_MAX];  /* default /etc/corosync/authkey */
+	size_t link_queue_max;                /* messages per peer, default 4096 */
 };
 
 void glockd_config_defaults(struct glockd_config *cfg);

@@ -245,6 +245,19 @@ static void test_bad_allow_entries_are_refused(void **state)
 	assert_refused(text, GLOCKD_ALLOW_MAX + 1, "more than 32 entries");
 }
 
+static void test_bad_link_settings_are_refused(void **state)
+{
+	assert_refused("link_port = 0\n", 1, "out of range");
+	assert_refused("link_port = 65536\n", 1, "out of range");
+	assert_refused("link_port = 21065x\n", 1, "not a decimal number");
+	assert_refused("link_port = 1\nlink_port = 2\n", 2, "given more than once");
+	assert_refused("link_key_file = etc/authkey\n", 1, "not an absolute path");
+	assert_refused("link_key_file = /etc/my key\n", 1, "blank or control character");
+	assert_refused("link_key_file =\n", 1, "not an absolute path");
+	assert_refused("link_queue_max = 0\n", 1, "out of range");
+	assert_refused("link_queue_max = 1000001\n", 1, "out of range");
+}
+
 /* ---- valid input ---- */
 
 static void test_defaults(void **state)
@@ -266,6 +279,23 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.hold_decr_us, 1000);
 	assert_int_equal(cfg.n_allowed_uids, 0);
 	assert_int_equal(cfg.n_allowed_gids, 0);
+	assert_int_equal(cfg.link_port, 21065);
+	assert_string_equal(cfg.link_key_file, "/etc/corosync/authkey");
+	assert_int_equal(cfg.link_queue_max, 4096);
+}
+
+static void test_link_settings(void **state)
+{
+	struct glockd_config cfg;
+
+	assert_int_equal(load_text(&cfg, "link_port = 1\nlink_key_file = /etc/glockd/linkkey\n"
+					 "link_queue_max = 1000000\n"),
+			 0);
+	assert_int_equal(cfg.link_port, 1);
+	assert_string_equal(cfg.link_key_file, "/etc/glockd/linkkey");
+	assert_int_equal(cfg.link_queue_max, 1000000);
+	assert_int_equal(load_text(&cfg, "link_port = 65535\n"), 0);
+	assert_int_equal(cfg.link_port, 65535);
 }
 
 static void test_empty_file_and_comments_keep_defaults(void **state)
@@ -405,7 +435,9 @@ int main(void)
 		cmocka_unit_test(test_bad_send_queue_max_is_refused),
 		cmocka_unit_test(test_bad_hold_times_are_refused),
 		cmocka_unit_test(test_bad_allow_entries_are_refused),
+		cmocka_unit_test(test_bad_link_settings_are_refused),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_link_settings),
 		cmocka_unit_test(test_empty_file_and_comments_keep_defaults),
 		cmocka_unit_test(test_every_scalar_key),
 		cmocka_unit_test(test_fence_none_and_empty_dev_path),
