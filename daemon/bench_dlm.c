@@ -44,6 +44,7 @@
 
 #define DLM_CONFIGFS "/sys/kernel/config/dlm/cluster"
 #define DLM_JOIN_WAIT_MS 120000u
+#define DLM_GIVE_BACK_MS 10000u
 
 struct bench_ls {
 	dlm_lshandle_t dlm;
@@ -211,12 +212,69 @@ static int wait_members(const char *lockspace, unsigned int want)
 	}
 }
 
+static void deadline_ts(struct timespec *ts, unsigned int ms)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+	ts->tv_sec += ms / 1000u;
+	ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Waits (ls->mu held) while r is busy; false when the deadline passed. */
+static bool wait_idle(struct dres *r, const struct timespec *until, bool also_blocked)
+{
+	while (r->busy || (also_blocked && (r->blocked || r->holders))) {
+		if (pthread_cond_timedwait(&r->ls->cv, &r->ls->mu, until) == ETIMEDOUT)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Converts every cached lock down to NL with its LVB, as gfs2 does when it
+ * puts a glock at unmount.  A lock the kernel drops when the handle closes
+ * goes without LKF_VALBLK: the last LVB written under it (a ping-pong's
+ * stop, a control block's STOP) would be lost to the other node.
+ */
+static void give_back_cached(struct bench_ls *ls)
+{
+	qb_map_iter_t *it;
+	struct timespec until;
+	struct dres *r;
+	void *val;
+
+	deadline_ts(&until, DLM_GIVE_BACK_MS);
+	pthread_mutex_lock(&ls->mu);
+	it = qb_map_iter_create(ls->res);
+	while (qb_map_iter_next(it, &val)) {
+		r = val;
+		if (!wait_idle(r, &until, false))
+			break;
+		r->blocked = true;
+		if (demote_if_idle(r))
+			fprintf(stderr, "glockctl bench: dlm give-back of %s failed: %s\n", r->name,
+				strerror(errno));
+	}
+	qb_map_iter_free(it);
+	it = qb_map_iter_create(ls->res);
+	while (qb_map_iter_next(it, &val))
+		if (!wait_idle(val, &until, false))
+			break;
+	qb_map_iter_free(it);
+	pthread_mutex_unlock(&ls->mu);
+}
+
 static void dlm_close(struct bench_ls *ls)
 {
 	uint64_t one = 1;
 
 	if (!ls)
 		return;
+	if (ls->res && ls->stop_fd >= 0)
+		give_back_cached(ls);
 	if (ls->stop_fd >= 0) {
 		if (write(ls->stop_fd, &one, sizeof(one)) == sizeof(one))
 			pthread_join(ls->dispatcher, NULL);
@@ -306,27 +364,6 @@ static struct dres *res_get(struct bench_ls *ls, uint32_t type, uint64_t number)
 	r->lksb.sb_lvbptr = r->lvb;
 	qb_map_put(ls->res, r->name, r);
 	return r;
-}
-
-static void deadline_ts(struct timespec *ts, unsigned int ms)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-	ts->tv_sec += ms / 1000u;
-	ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
-	if (ts->tv_nsec >= 1000000000L) {
-		ts->tv_sec++;
-		ts->tv_nsec -= 1000000000L;
-	}
-}
-
-/* Waits (ls->mu held) while r is busy; false when the deadline passed. */
-static bool wait_idle(struct dres *r, const struct timespec *until, bool also_blocked)
-{
-	while (r->busy || (also_blocked && (r->blocked || r->holders))) {
-		if (pthread_cond_timedwait(&r->ls->cv, &r->ls->mu, until) == ETIMEDOUT)
-			return false;
-	}
-	return true;
 }
 
 static int dlm_lock_res(struct bench_ls *ls, uint32_t type, uint64_t number, int mode,
