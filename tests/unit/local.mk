@@ -38,3 +38,7 @@ tests_unit_test_engine_hold_LDADD = $(engine_unit_ldadd)
 tests_unit_test_engine_hostile_SOURCES = tests/unit/test_engine_hostile.c $(engine_unit_harness)
 tests_unit_test_engine_hostile_CFLAGS = $(engine_unit_cflags)
 tests_unit_test_engine_hostile_LDADD = $(engine_unit_ldadd)
+
+# The benches' tools (append-flood --check, bench-vm-report, plot-cdf) on
+# inputs whose answers are known.
+TESTS += tests/unit/bench-tools.sh

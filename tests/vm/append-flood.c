@@ -18,7 +18,8 @@
  * on this node's CLOCK_MONOTONIC (nothing compares two nodes' clocks);
  * --samples gets the sorted latencies in microseconds, one per line.  --check reads the file and wants, for
  * each NODE=COUNT, that node's sequence numbers 0..COUNT-1 in order, each
- * once, and nothing else: a lost, torn, doubled or reordered append fails.
+ * once, and nothing else: a lost, torn, doubled or reordered append fails,
+ * and the counts of each are printed.
  * Exit 0 on success, 1 on a failure.
  */
 #define _GNU_SOURCE
@@ -69,55 +70,93 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Reads the whole file and counts, per node, the appends found, lost
+ * (written, never found: overwritten by another node's append at the same
+ * offset), doubled and out of order, and the torn or foreign records; so a
+ * failure says how much went wrong, not only where it started.
+ */
 static int check(const char *path, int argc, char **argv)
 {
-	long want[MAX_NODES], next[MAX_NODES], seq, total = 0, i;
+	long want[MAX_NODES] = { 0 }, found[MAX_NODES] = { 0 }, doubled[MAX_NODES] = { 0 };
+	long reordered[MAX_NODES] = { 0 }, last[MAX_NODES], seq, total = 0, torn = 0, i;
+	long bad_total = 0, first_bad = -1;
+	unsigned char *seen[MAX_NODES] = { NULL };
 	char buf[RECLEN];
-	int node, fd;
+	int node, fd, rc = 1;
 	ssize_t r;
 
 	for (i = 0; i < MAX_NODES; i++)
-		want[i] = next[i] = 0;
+		last[i] = -1;
 	for (i = 0; i < argc; i++) {
 		if (sscanf(argv[i], "%d=%ld", &node, &seq) != 2 || node < 0 ||
-		    node >= MAX_NODES || seq < 0) {
+		    node >= MAX_NODES || seq < 0 || seq > (long)MAX_SAMPLES) {
 			fprintf(stderr, "append-flood: bad NODE=COUNT '%s'\n", argv[i]);
-			return 1;
+			goto out;
 		}
 		want[node] = seq;
+		seen[node] = calloc((size_t)seq + 1, 1);
+		if (!seen[node]) {
+			perror("calloc");
+			goto out;
+		}
 	}
 	fd = open(path, O_RDONLY);
 	if (fd < 0) {
 		perror(path);
-		return 1;
+		goto out;
 	}
 	for (i = 0;; i++) {
 		r = pread(fd, buf, RECLEN, (off_t)i * RECLEN);
 		if (r == 0)
 			break;
-		if (r != RECLEN || rec_parse(buf, &seq, &node)) {
-			fprintf(stderr, "record %ld: torn or foreign (%zd bytes): %.*s\n", i, r,
-				(int)(r > 0 ? r - 1 : 0), buf);
-			return 1;
+		if (r != RECLEN || rec_parse(buf, &seq, &node) || !seen[node] ||
+		    seq >= want[node]) {
+			if (first_bad < 0) {
+				first_bad = i;
+				fprintf(stderr, "record %ld: torn or foreign (%zd bytes): %.*s\n", i, r,
+					(int)(r > 0 ? r - 1 : 0), buf);
+			}
+			torn++;
+			if (r != RECLEN)
+				break;
+			continue;
 		}
-		if (seq != next[node]) {
-			fprintf(stderr, "record %ld: node %d seq %ld, expected seq %ld\n", i, node,
-				seq, next[node]);
-			return 1;
+		total++;
+		if (seen[node][seq]) {
+			doubled[node]++;
+		} else {
+			seen[node][seq] = 1;
+			found[node]++;
 		}
-		next[node]++;
+		if (seq < last[node])
+			reordered[node]++;
+		last[node] = seq;
 	}
 	close(fd);
 	for (node = 0; node < MAX_NODES; node++) {
-		if (next[node] != want[node]) {
-			fprintf(stderr, "node %d: %ld records in the file, it wrote %ld\n", node,
-				next[node], want[node]);
-			return 1;
+		long lost = want[node] - found[node];
+
+		if (!seen[node])
+			continue;
+		if (lost || doubled[node] || reordered[node]) {
+			printf("node %d: wrote %ld, found %ld, lost %ld, doubled %ld, out of order %ld\n",
+			       node, want[node], found[node], lost, doubled[node], reordered[node]);
+			bad_total += lost + doubled[node] + reordered[node];
 		}
-		total += next[node];
+	}
+	if (torn)
+		printf("%ld torn or foreign records\n", torn);
+	if (bad_total || torn) {
+		printf("FAILED: %ld records read\n", total + torn);
+		goto out;
 	}
 	printf("%ld records, every node's in order, each once\n", total);
-	return 0;
+	rc = 0;
+out:
+	for (node = 0; node < MAX_NODES; node++)
+		free(seen[node]);
+	return rc;
 }
 
 static int write_samples(const char *path, const uint64_t *v, size_t n)
