@@ -23,10 +23,14 @@ daemon_lib_libglockclient_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/li
 daemon_lib_libglockclient_la_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS)
 daemon_lib_libglockclient_la_LIBADD = proto/libglockproto.la $(QB_LIBS) $(PROTOBUF_C_LIBS)
 
+# -version-info current:revision:age, libtool's rules: the soname is
+# libglock.so.(current - age), packaged as libglock1.  Add an interface:
+# current+1, revision=0, age+1; remove or change one: current+1, revision=0,
+# age=0 (a new soname, a new package name); same interface: revision+1.
 lib_LTLIBRARIES += daemon/lib/libglock.la
 daemon_lib_libglock_la_SOURCES =
 daemon_lib_libglock_la_LIBADD = daemon/lib/libglockclient.la
-daemon_lib_libglock_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 \
+daemon_lib_libglock_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:0 \
 	-export-symbols-regex '^glock_[a-z0-9]+(_[a-z0-9]+)*$$'
 include_HEADERS += daemon/lib/glock.h
 

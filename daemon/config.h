@@ -11,7 +11,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifndef GLOCKD_CONFIG_DEFAULT /* the build passes $(sysconfdir)/glockd.conf */
 #define GLOCKD_CONFIG_DEFAULT "/etc/glockd.conf"
+#endif
 #define GLOCKD_ALLOW_MAX 32
 #define GLOCKD_PATH_MAX 256
 #define GLOCKD_LINK_PORT_DEFAULT 21065
