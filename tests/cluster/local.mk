@@ -23,4 +23,5 @@ EXTRA_DIST += \
 	tests/cluster/test-10-partition-inquorate.sh \
 	tests/cluster/test-11-rejoin.sh \
 	tests/cluster/test-12-hostile-ipc.sh \
-	tests/cluster/test-13-access.sh
+	tests/cluster/test-13-access.sh \
+	tests/cluster/test-14-helpers.sh
