@@ -24,4 +24,5 @@ daemon_glockd_LDADD = \
 	daemon/engine/libglockengine.la \
 	$(QB_LIBS) $(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) $(PROTOBUF_C_LIBS)
 
-EXTRA_DIST += deploy/glockd.conf deploy/glockd.service
+EXTRA_DIST += deploy/glockd.conf deploy/glockd.service \
+	deploy/glockd-metrics.service deploy/glockd-metrics.timer

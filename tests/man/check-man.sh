@@ -9,6 +9,7 @@
 #   glockd.8       every option of daemon/main.c's getopt string
 #   libglock.3     every function daemon/lib/glock.h declares
 #   glockfs.5      every module parameter, mount option and debugfs file of kmod/
+#   glockctl.8     (also) every series `glockctl metrics` writes
 # so adding a key, subcommand, option or parameter without its man page
 # fails here.  Exit 77 (skip) only when man or lexgrog is not installed.
 set -u
@@ -103,6 +104,14 @@ files=$(grep -ohE 'debugfs_create_file\("[a-z_]+"' "$srcdir"/kmod/*.c | sed -E '
 [ -n "$files" ] || bad "no debugfs files found in kmod/"
 for d in $files; do
 	documented glockfs.5 "^\.I $d$" "debugfs file $d"
+done
+
+# glockctl metrics: every series name ctl_metrics.c writes.
+series=$(grep -ohE '"glockd_[a-z_]+' "$srcdir/daemon/ctl_metrics.c" | tr -d '"' |
+	sed -E 's/_(bucket|sum|count)$//' | sort -u)
+[ -n "$series" ] || bad "no metric names found in daemon/ctl_metrics.c"
+for m in $series; do
+	documented glockctl.8 "^\\.B (\\\\%)?$m([{ ]|$)" "metric $m"
 done
 
 echo "$pass passed, $fail failed"
