@@ -46,6 +46,7 @@ daemon/lib/libglock.pc: $(top_srcdir)/daemon/lib/libglock.pc.in Makefile
 
 bin_PROGRAMS += daemon/glockctl
 daemon_glockctl_SOURCES = daemon/glockctl.c daemon/glockctl.h daemon/ctl_metrics.c \
+	daemon/ctl_top.c \
 	daemon/bench.c daemon/bench_backend.h daemon/bench_glockd.c
 daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
 daemon_glockctl_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread

@@ -74,6 +74,8 @@ static void usage(FILE *f)
 		"  unlock NAME                    release a lock taken by `lock`\n"
 		"  bench [OPTIONS]                lock latency and throughput (bench --help)\n"
 		"  metrics [--textfile PATH]      counters in Prometheus' text format\n"
+		"  top [-n N] [-d S] [-l LINES] [--lockspace LS]\n"
+		"                                 live view: busiest glocks, holders, waiters\n"
 		"NAME: LOCKSPACE/TYPE/NUMBER (GFS2 style, decimal or 0x hex) or LOCKSPACE/WORD\n"
 		"(WORD hashed with FNV-1a to a number of type 0x%x).\n"
 		"Exit: 0 ok (run: COMMAND's status), 1 failed, 2 usage.\n",
@@ -714,6 +716,8 @@ int main(int argc, char **argv)
 		return glock__bench_main(argc - 1, argv + 1);
 	if (!strcmp(cmd, "metrics"))
 		return glock__ctl_metrics_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return glock__ctl_top_main(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
 	usage(stderr);
 	return 2;
