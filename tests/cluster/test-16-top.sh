@@ -11,7 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 test_begin "glockctl top: live view in tmux while a bench runs; plain text"
 LS=t16-$$
-SOCK=                      # a tmux server of our own, its socket in T_TMP
 SESSION=top
 TOP_ROWS=5                 # the hammered glock must be among the first rows
 
