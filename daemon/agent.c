@@ -40,6 +40,7 @@
 #include <qb/qbmap.h>
 
 #include "agent.h"
+#include "metrics.h"
 
 /* "lockspace/type/number": unique, since type and number have no '/'. */
 #define AGL_KEY_MAX (GLOCK_LOCKSPACE_MAX + 32)
@@ -72,6 +73,8 @@ struct holder {
 	bool waiting;
 	bool timed;
 	bool demote_told;
+	uint64_t req_start_us;          /* when its lock/convert came in */
+	enum glock__metrics_op req_op;  /* LOCK or CONVERT */
 };
 
 struct agl {
@@ -125,6 +128,7 @@ struct glock__agent {
 	struct holder *replying; /* its answer is the reply, not an event */
 	int reply_err;
 	enum glock_deny_reason reply_reason;
+	struct glock__metrics metrics;
 };
 
 static const bool mode_compat[GLOCK_MODE_COUNT][GLOCK_MODE_COUNT] = {
@@ -371,6 +375,10 @@ static void waiter_fail(struct glock__agent *ag, struct holder *h, int err,
 	wait_del(h);
 	timer_del(h);
 	h->want = h->mode;
+	/* An error the caller returns is counted by the caller. */
+	if (!(ag->replying == h && err))
+		glock__metrics_observe(&ag->metrics, h->req_op, glock__metrics_outcome_of(err, reason),
+				       now_us(ag) - h->req_start_us);
 	if (ag->replying == h) {
 		/* the caller answers and cleans up */
 		ag->reply_err = err;
@@ -386,6 +394,8 @@ static void waiter_grant(struct glock__agent *ag, struct holder *h)
 {
 	wait_del(h);
 	timer_del(h);
+	glock__metrics_observe(&ag->metrics, h->req_op, GLOCK__METRICS_GRANTED,
+			       now_us(ag) - h->req_start_us);
 	if (!h->granted)
 		h->gl->n_granted++;
 	h->granted = true;
@@ -773,6 +783,8 @@ static void run_request(struct glock__agent *ag, struct holder *h, uint32_t time
 	bool head;
 
 	gl->qcount++;
+	h->req_start_us = now_us(ag);
+	h->req_op = h->granted ? GLOCK__METRICS_CONVERT : GLOCK__METRICS_LOCK;
 	wait_add(h);
 	head = qb_list_first_entry(&gl->waiters, struct holder, wait_node) == h;
 	ag->replying = h;
@@ -805,7 +817,7 @@ static struct holder *holder_new(struct glock__agent *ag, struct glock__agent_cl
 	return h;
 }
 
-int glock__agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
+static int agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
 		      const struct glock_name *name, enum glock_mode mode, uint32_t flags,
 		      uint32_t timeout_ms, uint64_t client_ref, struct glock__agent_reply *rep)
 {
@@ -832,6 +844,8 @@ int glock__agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
 	/* The cached path: no queue, no network. */
 	if (qb_list_empty(&gl->waiters) && may_grant(ag, gl, h)) {
 		gl->qcount++;
+		glock__metrics_observe(&ag->metrics, GLOCK__METRICS_LOCK, GLOCK__METRICS_GRANTED, 0);
+		ag->metrics.cache_hits++;
 		h->granted = true;
 		h->mode = mode;
 		gl->n_granted++;
@@ -854,7 +868,7 @@ int glock__agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
 	return err;
 }
 
-int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl,
+static int agent_convert(struct glock__agent *ag, struct glock__agent_client *cl,
 			 const struct glock_name *name, uint64_t handle, enum glock_mode mode,
 			 uint32_t flags, uint32_t timeout_ms, uint64_t client_ref,
 			 const uint8_t *lvb, struct glock__agent_reply *rep)
@@ -883,6 +897,8 @@ int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl
 	if (covers(h->mode, mode) ||
 	    (qb_list_empty(&gl->waiters) && may_grant(ag, gl, h))) {
 		gl->qcount++;
+		glock__metrics_observe(&ag->metrics, GLOCK__METRICS_CONVERT, GLOCK__METRICS_GRANTED, 0);
+		ag->metrics.cache_hits++;
 		h->mode = mode;
 		h->demote_told = false;
 		reply_fill(rep, h, false, 0);
@@ -905,7 +921,7 @@ int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl
 	return err;
 }
 
-int glock__agent_unlock(struct glock__agent *ag, struct glock__agent_client *cl,
+static int agent_unlock(struct glock__agent *ag, struct glock__agent_client *cl,
 			const struct glock_name *name, uint64_t handle, const uint8_t *lvb)
 {
 	struct agl *gl;
@@ -948,7 +964,7 @@ static void waiter_withdraw(struct glock__agent *ag, struct holder *h, int err,
 	process(ag, gl);
 }
 
-int glock__agent_cancel(struct glock__agent *ag, struct glock__agent_client *cl,
+static int agent_cancel(struct glock__agent *ag, struct glock__agent_client *cl,
 			const struct glock_name *name, uint64_t handle)
 {
 	struct agl *gl;
@@ -965,6 +981,56 @@ int glock__agent_cancel(struct glock__agent *ag, struct glock__agent_client *cl,
 	waiter_withdraw(ag, h, 0, GLOCK_DENY_CANCELLED);
 	finish(ag, gl);
 	return 0;
+}
+
+/*
+ * The entry points count every request in ag->metrics: a request refused
+ * with -errno here, the others where they end (waiter_grant, waiter_fail,
+ * the cached paths).
+ */
+static int count_refused(struct glock__agent *ag, enum glock__metrics_op op, int err)
+{
+	if (err < 0)
+		glock__metrics_observe(&ag->metrics, op, glock__metrics_outcome_of(err, 0), 0);
+	return err;
+}
+
+int glock__agent_lock(struct glock__agent *ag, struct glock__agent_client *cl,
+		      const struct glock_name *name, enum glock_mode mode, uint32_t flags,
+		      uint32_t timeout_ms, uint64_t client_ref, struct glock__agent_reply *rep)
+{
+	return count_refused(ag, GLOCK__METRICS_LOCK,
+			     agent_lock(ag, cl, name, mode, flags, timeout_ms, client_ref, rep));
+}
+
+int glock__agent_convert(struct glock__agent *ag, struct glock__agent_client *cl,
+			 const struct glock_name *name, uint64_t handle, enum glock_mode mode,
+			 uint32_t flags, uint32_t timeout_ms, uint64_t client_ref,
+			 const uint8_t *lvb, struct glock__agent_reply *rep)
+{
+	return count_refused(ag, GLOCK__METRICS_CONVERT,
+			     agent_convert(ag, cl, name, handle, mode, flags, timeout_ms,
+					   client_ref, lvb, rep));
+}
+
+int glock__agent_unlock(struct glock__agent *ag, struct glock__agent_client *cl,
+			const struct glock_name *name, uint64_t handle, const uint8_t *lvb)
+{
+	int err = agent_unlock(ag, cl, name, handle, lvb);
+
+	if (!err)
+		glock__metrics_observe(&ag->metrics, GLOCK__METRICS_UNLOCK, GLOCK__METRICS_GRANTED, 0);
+	return count_refused(ag, GLOCK__METRICS_UNLOCK, err);
+}
+
+int glock__agent_cancel(struct glock__agent *ag, struct glock__agent_client *cl,
+			const struct glock_name *name, uint64_t handle)
+{
+	int err = agent_cancel(ag, cl, name, handle);
+
+	if (!err)
+		glock__metrics_observe(&ag->metrics, GLOCK__METRICS_CANCEL, GLOCK__METRICS_GRANTED, 0);
+	return count_refused(ag, GLOCK__METRICS_CANCEL, err);
 }
 
 /* ---- from the cluster ---- */
@@ -1022,6 +1088,7 @@ static void on_demote(struct glock__agent *ag, const struct glock_output *out)
 	struct agl *gl = agl_find(ag, out->name);
 	struct glock_op op = { .kind = GLOCK_OP_RELEASE };
 
+	ag->metrics.demotes++;
 	if (!gl) {
 		/* The cluster thinks we hold it and we know nothing: give it back. */
 		op.name = *out->name;
@@ -1292,4 +1359,9 @@ void glock__agent_counts(struct glock__agent *ag, struct glock__agent_counts *ou
 				out->waiters++;
 		}
 	}
+}
+
+const struct glock__metrics *glock__agent_metrics(const struct glock__agent *ag)
+{
+	return &ag->metrics;
 }

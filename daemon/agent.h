@@ -146,6 +146,10 @@ struct glock__agent_counts {
 };
 void glock__agent_counts(struct glock__agent *ag, struct glock__agent_counts *out);
 
+/* Request counters and durations since the agent started (metrics.h). */
+struct glock__metrics;
+const struct glock__metrics *glock__agent_metrics(const struct glock__agent *ag);
+
 /* gfs2's smoothing (lock_dlm.c gfs2_update_stats), exposed for the tests. */
 void glock__agent_stats_update(int64_t *avg, int64_t *var, int64_t sample);
 

@@ -5,13 +5,15 @@
 GLOCKD_CLIENT_SOURCES = \
 	daemon/agent.c \
 	daemon/agent.h \
+	daemon/metrics.c \
+	daemon/metrics.h \
 	daemon/ipc.c \
 	daemon/kdev.c \
 	daemon/kdev.h
 
 # The agent core alone, for tests/unit/test_agent (no corosync, no IPC).
 noinst_LTLIBRARIES += daemon/libglockagent.la
-daemon_libglockagent_la_SOURCES = daemon/agent.c daemon/agent.h
+daemon_libglockagent_la_SOURCES = daemon/agent.c daemon/agent.h daemon/metrics.c daemon/metrics.h
 daemon_libglockagent_la_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS)
 daemon_libglockagent_la_LIBADD = daemon/engine/libglockengine.la $(QB_LIBS)
 
@@ -47,8 +49,9 @@ daemon/lib/libglock.pc: $(top_srcdir)/daemon/lib/libglock.pc.in Makefile
 	       $(top_srcdir)/daemon/lib/libglock.pc.in > $@.tmp && mv $@.tmp $@
 
 bin_PROGRAMS += daemon/glockctl
-daemon_glockctl_SOURCES = daemon/glockctl.c daemon/bench.c daemon/bench_backend.h \
-	daemon/bench_glockd.c
+daemon_glockctl_SOURCES = daemon/glockctl.c daemon/glockctl.h daemon/ctl_metrics.c \
+	daemon/ctl_top.c \
+	daemon/bench.c daemon/bench_backend.h daemon/bench_glockd.c
 daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
 daemon_glockctl_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread
 daemon_glockctl_LDADD = daemon/lib/libglockclient.la $(QB_LIBS) $(PROTOBUF_C_LIBS) -lpthread -lm

@@ -1459,4 +1459,6 @@ void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out)
 	out->bad_msgs = c->codec.bad_messages + c->codec.version_mismatches;
 	out->try_again = c->try_again;
 	out->queue_len = c->sq_len;
+	out->version_mismatches = c->codec.version_mismatches;
+	out->apply_errors = c->apply_errors;
 }

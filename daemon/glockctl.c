@@ -35,8 +35,7 @@
 
 #include <qb/qbipc_common.h>
 
-#include "glock.h"
-#include "glock_ipc.pb-c.h"
+#include "glockctl.h"
 
 #define GLOCKCTL_NAME_TYPE 0x100u
 #define GLOCKCTL_RUNDIR "/run/glockctl"
@@ -52,10 +51,12 @@ static const char *prog = "glockctl";
 
 static const char *const mode_names[] = { "UN", "SH", "DF", "EX" };
 
-static const char *mode_str(uint32_t m)
+const char *glock__ctl_mode_str(uint32_t m)
 {
 	return m < 4 ? mode_names[m] : "??";
 }
+
+#define mode_str glock__ctl_mode_str
 
 static void usage(FILE *f)
 {
@@ -72,6 +73,9 @@ static void usage(FILE *f)
 		"                                 take NAME and keep it after glockctl exits\n"
 		"  unlock NAME                    release a lock taken by `lock`\n"
 		"  bench [OPTIONS]                lock latency and throughput (bench --help)\n"
+		"  metrics [--textfile PATH]      counters in Prometheus' text format\n"
+		"  top [-n N] [-d S] [-l LINES] [--lockspace LS]\n"
+		"                                 live view: busiest glocks, holders, waiters\n"
 		"NAME: LOCKSPACE/TYPE/NUMBER (GFS2 style, decimal or 0x hex) or LOCKSPACE/WORD\n"
 		"(WORD hashed with FNV-1a to a number of type 0x%x).\n"
 		"Exit: 0 ok (run: COMMAND's status), 1 failed, 2 usage.\n",
@@ -151,7 +155,7 @@ static int parse_name(const char *arg, struct gname *n)
 
 /* ---- admin requests ---- */
 
-static int admin_open(struct glock_ls **ls)
+int glock__ctl_admin_open(struct glock_ls **ls)
 {
 	int err = glock_open(ADMIN_LOCKSPACE, ls);
 
@@ -160,7 +164,7 @@ static int admin_open(struct glock_ls **ls)
 	return err;
 }
 
-static GlockIpcStatusReply *get_status(struct glock_ls *ls)
+GlockIpcStatusReply *glock__ctl_status(struct glock_ls *ls)
 {
 	GlockIpcStatusReq req = GLOCK_IPC_STATUS_REQ__INIT;
 	uint8_t buf[16];
@@ -181,9 +185,9 @@ static int cmd_status(bool members_only)
 	GlockIpcStatusReply *r;
 	size_t i;
 
-	if (admin_open(&ls))
+	if (glock__ctl_admin_open(&ls))
 		return 1;
-	r = get_status(ls);
+	r = glock__ctl_status(ls);
 	glock_close(ls);
 	if (!r)
 		return 1;
@@ -236,32 +240,87 @@ static void print_nodes(const char *tag, GlockIpcNodeMode **v, size_t n)
 	}
 }
 
-static int cmd_dump(const char *lockspace)
+/* One DUMP or STATS page request; the packed reply, or -errno. */
+static int page_request(struct glock_ls *ls, int32_t id, const char *lockspace, uint64_t start,
+			const uint8_t **ret_reply, size_t *ret_len)
 {
 	GlockIpcPageReq req = GLOCK_IPC_PAGE_REQ__INIT;
+	uint8_t buf[128];
+	size_t n;
+
+	req.lockspace = (char *)lockspace;
+	req.has_start = true;
+	req.start = start;
+	if (glock_ipc_page_req__get_packed_size(&req) > sizeof(buf))
+		return -EINVAL;
+	n = glock_ipc_page_req__pack(&req, buf);
+	return glock__request(ls, id, buf, n, ret_reply, ret_len);
+}
+
+GlockIpcDumpReply *glock__ctl_dump_page(struct glock_ls *ls, const char *lockspace,
+					uint64_t start, int *ret_err)
+{
+	GlockIpcDumpReply *r = NULL;
+	const uint8_t *p;
+	size_t len;
+	int err = page_request(ls, GLOCK_IPC_MSG__GLOCK_IPC_DUMP, lockspace, start, &p, &len);
+
+	if (!err) {
+		r = glock_ipc_dump_reply__unpack(NULL, len, p);
+		if (!r || r->status) {
+			err = -EPROTO;
+			if (r)
+				glock_ipc_dump_reply__free_unpacked(r, NULL);
+			r = NULL;
+		}
+	}
+	if (err) {
+		*ret_err = err;
+		fail("dump", err);
+	}
+	return r;
+}
+
+GlockIpcStatsReply *glock__ctl_stats_page(struct glock_ls *ls, const char *lockspace,
+					  uint64_t start, int *ret_err)
+{
+	GlockIpcStatsReply *r = NULL;
+	const uint8_t *p;
+	size_t len;
+	int err = page_request(ls, GLOCK_IPC_MSG__GLOCK_IPC_STATS, lockspace, start, &p, &len);
+
+	if (!err) {
+		r = glock_ipc_stats_reply__unpack(NULL, len, p);
+		if (!r || r->status) {
+			err = -EPROTO;
+			if (r)
+				glock_ipc_stats_reply__free_unpacked(r, NULL);
+			r = NULL;
+		}
+	}
+	if (err) {
+		*ret_err = err;
+		fail("stats", err);
+	}
+	return r;
+}
+
+static int cmd_dump(const char *lockspace)
+{
 	struct glock_ls *ls;
 	uint64_t start = 0;
 	int ret = 0;
 
-	if (admin_open(&ls))
+	if (glock__ctl_admin_open(&ls))
 		return 1;
-	req.lockspace = (char *)lockspace;
 	for (;;) {
 		GlockIpcDumpReply *r;
-		uint8_t buf[128];
-		const uint8_t *p;
-		size_t len, n, i, j;
+		size_t n, i, j;
 		int err;
 
-		req.has_start = true;
-		req.start = start;
-		n = glock_ipc_page_req__pack(&req, buf);
-		err = glock__request(ls, GLOCK_IPC_MSG__GLOCK_IPC_DUMP, buf, n, &p, &len);
-		r = err ? NULL : glock_ipc_dump_reply__unpack(NULL, len, p);
-		if (!r || r->status) {
-			ret = fail("dump", err ? err : -EPROTO);
-			if (r)
-				glock_ipc_dump_reply__free_unpacked(r, NULL);
+		r = glock__ctl_dump_page(ls, lockspace, start, &err);
+		if (!r) {
+			ret = 1;
 			break;
 		}
 		for (i = 0; i < r->n_records; i++) {
@@ -304,30 +363,20 @@ static int cmd_dump(const char *lockspace)
 
 static int cmd_stats(const char *lockspace)
 {
-	GlockIpcPageReq req = GLOCK_IPC_PAGE_REQ__INIT;
 	struct glock_ls *ls;
 	uint64_t start = 0;
 	int ret = 0;
 
-	if (admin_open(&ls))
+	if (glock__ctl_admin_open(&ls))
 		return 1;
-	req.lockspace = (char *)lockspace;
 	for (;;) {
 		GlockIpcStatsReply *r;
-		uint8_t buf[128];
-		const uint8_t *p;
-		size_t len, n, i;
+		size_t n, i;
 		int err;
 
-		req.has_start = true;
-		req.start = start;
-		n = glock_ipc_page_req__pack(&req, buf);
-		err = glock__request(ls, GLOCK_IPC_MSG__GLOCK_IPC_STATS, buf, n, &p, &len);
-		r = err ? NULL : glock_ipc_stats_reply__unpack(NULL, len, p);
-		if (!r || r->status) {
-			ret = fail("stats", err ? err : -EPROTO);
-			if (r)
-				glock_ipc_stats_reply__free_unpacked(r, NULL);
+		r = glock__ctl_stats_page(ls, lockspace, start, &err);
+		if (!r) {
+			ret = 1;
 			break;
 		}
 		/* gfs2's glstats line, with the lockspace and the demote count added. */
@@ -665,6 +714,10 @@ int main(int argc, char **argv)
 		return cmd_unlock(argc - 1, argv + 1);
 	if (!strcmp(cmd, "bench"))
 		return glock__bench_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "metrics"))
+		return glock__ctl_metrics_main(argc - 1, argv + 1);
+	if (!strcmp(cmd, "top"))
+		return glock__ctl_top_main(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s'\n", prog, cmd);
 	usage(stderr);
 	return 2;

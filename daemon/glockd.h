@@ -58,6 +58,8 @@ struct glockd_cluster_status {
 	struct glock_departed_rec departed[GLOCK_NODES_MAX];
 	uint64_t msgs_sent, msgs_received, items_sent, items_received;
 	uint64_t bad_msgs, try_again, queue_len;
+	uint64_t version_mismatches; /* of bad_msgs: another major version */
+	uint64_t apply_errors;       /* delivered items the engine refused */
 };
 void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out);
 

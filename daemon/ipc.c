@@ -42,6 +42,7 @@
 #include "glockd.h"
 #include "kdev.h" /* kdev: the kernel client (/dev/glock) */
 #include "log.h"
+#include "metrics.h"
 
 #define IPC_VERSION_MAJOR 1u
 #define IPC_VERSION_MINOR 0u
@@ -61,6 +62,7 @@ struct glockd_ipc {
 	qb_ipcs_service_t *svc;
 	size_t n_clients;
 	uint64_t bad_requests;
+	uint64_t refused;          /* connections refused by allow_uid/allow_gid */
 	struct log_ratelimit rl_bad;
 	struct log_ratelimit rl_event;
 };
@@ -503,6 +505,36 @@ static int ls_count_agent(void *ctx, const struct glock__agent_glock_info *info)
 	return 0;
 }
 
+/*
+ * The request series that have counted something, for the status reply;
+ * the reply points into m (the agent's counters outlive the send).
+ */
+static size_t fill_series(const struct glock__metrics *m, GlockIpcRequestSeries *v,
+			  GlockIpcRequestSeries **pv)
+{
+	size_t n = 0;
+	int op, o;
+
+	for (op = 0; op < GLOCK__METRICS_OP_COUNT; op++) {
+		for (o = 0; o < GLOCK__METRICS_OUTCOME_COUNT; o++) {
+			const struct glock__metrics_series *s = &m->req[op][o];
+
+			if (!s->count)
+				continue;
+			glock_ipc_request_series__init(&v[n]);
+			v[n].op = (char *)glock__metrics_op_name(op);
+			v[n].outcome = (char *)glock__metrics_outcome_name(o);
+			v[n].count = s->count;
+			v[n].sum_us = s->sum_us;
+			v[n].n_buckets = GLOCK__METRICS_BUCKETS + 1;
+			v[n].buckets = (uint64_t *)s->buckets;
+			pv[n] = &v[n];
+			n++;
+		}
+	}
+	return n;
+}
+
 static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t len)
 {
 	struct glockd *gd = cl->gd;
@@ -512,6 +544,9 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	struct glock__agent_counts ac;
 	GlockIpcDeparted dep[GLOCK_NODES_MAX], *pdep[GLOCK_NODES_MAX];
 	struct ls_count_ctx lc = { 0 };
+	const struct glock__metrics *metrics;
+	GlockIpcRequestSeries series[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
+	GlockIpcRequestSeries *pseries[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
 	size_t i;
 	int ret;
 
@@ -562,6 +597,22 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	r.bad_msgs = st.bad_msgs;
 	r.try_again = st.try_again;
 	r.queue_len = st.queue_len;
+	r.has_cache_hits = r.has_demotes = r.has_cached_idle = r.has_ipc_refused = true;
+	r.has_kernel_bad_requests = r.has_version_mismatches = r.has_items_refused = true;
+	r.has_ipc_bad_requests = true;
+	metrics = glock__agent_metrics(gd->agent->core);
+	r.cache_hits = metrics->cache_hits;
+	r.demotes = metrics->demotes;
+	r.cached_idle = ac.cached;
+	r.ipc_refused = gd->ipc->refused;
+	r.ipc_bad_requests = gd->ipc->bad_requests;
+	r.kernel_bad_requests = glockd_kdev_bad_requests(gd);
+	r.version_mismatches = st.version_mismatches;
+	r.items_refused = st.apply_errors;
+	r.n_latency_bounds_us = GLOCK__METRICS_BUCKETS;
+	r.latency_bounds_us = (uint64_t *)glock__metrics_bounds_us;
+	r.n_requests = fill_series(metrics, series, pseries);
+	r.requests = pseries;
 	ret = PB_SEND(cl->conn, false, id, glock_ipc_status_reply, &r);
 out_free:
 	free(lc.v);
@@ -963,6 +1014,7 @@ static int32_t ipc_accept(qb_ipcs_connection_t *c, uid_t uid, gid_t gid)
 	if (gd->stopping)
 		return -ESHUTDOWN;
 	if (!allowed(gd->cfg, uid, gid)) {
+		gd->ipc->refused++;
 		log_rl(&gd->ipc->rl_bad, LOG_WARNING,
 		       "IPC connection from uid %u gid %u refused: not in allowed_uids/allowed_gids",
 		       (unsigned int)uid, (unsigned int)gid);

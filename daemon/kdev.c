@@ -1054,6 +1054,11 @@ out_free:
 	return err == -ENOMEM ? err : 0;
 }
 
+uint64_t glockd_kdev_bad_requests(const struct glockd *gd)
+{
+	return gd->kdev ? gd->kdev->bad_requests : 0;
+}
+
 void glockd_kdev_stop(struct glockd *gd)
 {
 	struct glockd_kdev *kd = gd->kdev;

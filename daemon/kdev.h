@@ -27,6 +27,8 @@ int glockd_kdev_start(struct glockd *gd, struct glock__agent *core);
 void glockd_kdev_stop(struct glockd *gd);
 /* Is owner (as given to glock__agent_client_new) the kernel? */
 bool glockd_kdev_is_owner(const struct glockd *gd, const void *owner);
+/* Malformed requests read from the device since start (0 without a device). */
+uint64_t glockd_kdev_bad_requests(const struct glockd *gd);
 /* An agent event for one of the kernel's holders. */
 void glockd_kdev_event(struct glockd *gd, const struct glock__agent_event *ev);
 

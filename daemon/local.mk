@@ -25,7 +25,8 @@ daemon_glockd_LDADD = \
 	daemon/engine/libglockengine.la \
 	$(QB_LIBS) $(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) $(PROTOBUF_C_LIBS)
 
-EXTRA_DIST += deploy/glockd.conf deploy/glockd.service
+EXTRA_DIST += deploy/glockd.conf deploy/glockd.service \
+	deploy/glockd-metrics.service deploy/glockd-metrics.timer
 
 # The systemd unit, with the paths of this configure run (the file in
 # deploy/ names /usr/sbin and /etc, as the packages install them).

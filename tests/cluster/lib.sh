@@ -18,7 +18,8 @@
 # (not root, namespaces unusable, corosync missing).
 #
 # Environment:
-#   GLOCK_BUILDDIR       build tree (default: the source tree)
+#   GLOCK_BUILDDIR       build tree (default: SRCDIR/build, as deploy/build
+#                        makes it, else the source tree)
 #   GLOCK_NETNS_PREFIX   namespace prefix (default gct)
 #   GLOCK_PROBE          glock-probe binary (default BUILDDIR/tests/cluster/
 #                        glock-probe, else compiled into the temp dir)
@@ -30,7 +31,11 @@
 set -u
 
 SRCDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILDDIR=${GLOCK_BUILDDIR:-$SRCDIR}
+if [[ -z ${GLOCK_BUILDDIR:-} && ! -x $SRCDIR/build/daemon/glockd && -x $SRCDIR/daemon/glockd ]]; then
+	BUILDDIR=$SRCDIR	# an in-tree build
+else
+	BUILDDIR=${GLOCK_BUILDDIR:-$SRCDIR/build}
+fi
 CLUSTER=$SRCDIR/deploy/netns-cluster
 export GLOCK_NETNS_PREFIX=${GLOCK_NETNS_PREFIX:-gct}
 export GLOCK_BUILDDIR=$BUILDDIR

@@ -23,4 +23,7 @@ EXTRA_DIST += \
 	tests/cluster/test-10-partition-inquorate.sh \
 	tests/cluster/test-11-rejoin.sh \
 	tests/cluster/test-12-hostile-ipc.sh \
-	tests/cluster/test-13-access.sh
+	tests/cluster/test-13-access.sh \
+	tests/cluster/test-14-helpers.sh \
+	tests/cluster/test-15-metrics.sh \
+	tests/cluster/test-16-top.sh

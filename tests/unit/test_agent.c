@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "metrics.h"
 
 #define MAX_REC 64
 
@@ -332,6 +333,82 @@ static void test_stats_follow_gfs2_smoothing(void **state)
 	assert_int_equal(var, 200);
 }
 
+/* ---- request counters (metrics.h) ---- */
+
+static const struct glock__metrics_series *series(struct env *e, enum glock__metrics_op op,
+						  enum glock__metrics_outcome o)
+{
+	return &glock__agent_metrics(e->ag)->req[op][o];
+}
+
+static void test_metrics_time_a_cluster_grant_and_count_a_cached_one(void **state)
+{
+	struct env *e = *state;
+	struct glock__agent_reply r;
+	const struct glock__metrics_series *s = series(e, GLOCK__METRICS_LOCK,
+							GLOCK__METRICS_GRANTED);
+	uint64_t h;
+
+	assert_int_equal(glock__agent_lock(e->ag, e->a, &e->n, GLOCK_MODE_EX, 0, 0, 7, &r), 0);
+	e->f.now += 300; /* the cluster answers 300 us later */
+	grant(e, e->f.ops[e->f.n_ops - 1].req_id, GLOCK_MODE_EX);
+	assert_int_equal(s->count, 1);
+	assert_int_equal(s->sum_us, 300);
+	assert_int_equal(s->buckets[5], 1); /* (250, 500] */
+	assert_int_equal(glock__agent_metrics(e->ag)->cache_hits, 0);
+	h = r.handle;
+	assert_int_equal(glock__agent_unlock(e->ag, e->a, &e->n, h, NULL), 0);
+	assert_int_equal(series(e, GLOCK__METRICS_UNLOCK, GLOCK__METRICS_GRANTED)->count, 1);
+	assert_int_equal(glock__agent_lock(e->ag, e->a, &e->n, GLOCK_MODE_SH, 0, 0, 8, &r), 0);
+	assert_false(r.pending);
+	assert_int_equal(s->count, 2);
+	assert_int_equal(s->buckets[0], 1); /* no time passed */
+	assert_int_equal(glock__agent_metrics(e->ag)->cache_hits, 1);
+}
+
+static void test_metrics_count_outcomes_other_than_a_grant(void **state)
+{
+	struct env *e = *state;
+	struct glock__agent_reply r;
+	uint64_t h = take_ex(e, e->a);
+
+	/* b's TRY fails at once: a holds EX locally. */
+	assert_int_equal(glock__agent_lock(e->ag, e->b, &e->n, GLOCK_MODE_EX, GLOCK_FLAG_TRY, 0,
+					   1, &r), 0);
+	assert_int_equal(r.reason, GLOCK_DENY_TRYFAIL);
+	assert_int_equal(series(e, GLOCK__METRICS_LOCK, GLOCK__METRICS_TRYFAIL)->count, 1);
+	/* b waits 50 ms and times out. */
+	assert_int_equal(glock__agent_lock(e->ag, e->b, &e->n, GLOCK_MODE_EX, 0, 50, 2, &r), 0);
+	assert_true(r.pending);
+	e->f.now += 50000;
+	glock__agent_timer(e->ag);
+	assert_int_equal(series(e, GLOCK__METRICS_LOCK, GLOCK__METRICS_TIMEDOUT)->count, 1);
+	assert_int_equal(series(e, GLOCK__METRICS_LOCK, GLOCK__METRICS_TIMEDOUT)->sum_us, 50000);
+	/* A bad request and an unknown handle are errors. */
+	assert_int_equal(glock__agent_lock(e->ag, e->b, &e->n, 9, 0, 0, 3, &r), -EINVAL);
+	assert_int_equal(series(e, GLOCK__METRICS_LOCK, GLOCK__METRICS_ERROR)->count, 1);
+	assert_int_equal(glock__agent_unlock(e->ag, e->b, &e->n, h + 100, NULL), -ENOENT);
+	assert_int_equal(series(e, GLOCK__METRICS_UNLOCK, GLOCK__METRICS_ERROR)->count, 1);
+	/* A demote from the cluster is counted. */
+	demote(e, GLOCK_MODE_UN);
+	assert_int_equal(glock__agent_metrics(e->ag)->demotes, 1);
+	/* One grant in all (take_ex's). */
+	assert_int_equal(series(e, GLOCK__METRICS_LOCK, GLOCK__METRICS_GRANTED)->count, 1);
+}
+
+static void test_metrics_outcome_names_and_mapping(void **state)
+{
+	(void)state;
+	assert_int_equal(glock__metrics_outcome_of(0, 0), GLOCK__METRICS_GRANTED);
+	assert_int_equal(glock__metrics_outcome_of(0, GLOCK_DENY_DEADLOCK), GLOCK__METRICS_DEADLOCK);
+	assert_int_equal(glock__metrics_outcome_of(0, GLOCK_DENY_LOST), GLOCK__METRICS_LOST);
+	assert_int_equal(glock__metrics_outcome_of(-ETIMEDOUT, 0), GLOCK__METRICS_TIMEDOUT);
+	assert_int_equal(glock__metrics_outcome_of(-ENOTCONN, 0), GLOCK__METRICS_ERROR);
+	assert_string_equal(glock__metrics_op_name(GLOCK__METRICS_CONVERT), "convert");
+	assert_string_equal(glock__metrics_outcome_name(GLOCK__METRICS_TRYFAIL), "tryfail");
+	assert_string_equal(glock__metrics_outcome_name(GLOCK__METRICS_OUTCOME_COUNT), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +430,11 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_releases_holders, setup, teardown),
 		cmocka_unit_test(test_stats_follow_gfs2_smoothing),
+		cmocka_unit_test_setup_teardown(test_metrics_time_a_cluster_grant_and_count_a_cached_one,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics_count_outcomes_other_than_a_grant, setup,
+						teardown),
+		cmocka_unit_test(test_metrics_outcome_names_and_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

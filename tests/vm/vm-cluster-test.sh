@@ -151,6 +151,14 @@ else
     summary
 fi
 
+# exec puts the build's daemon/ first on PATH in the guest.
+got=$(vexec 2 30 'command -v glockctl')
+if [ "$got" = "$(readlink -f "$CTL")" ] || [ "$got" = "$CTL" ]; then
+    ok "exec: plain glockctl in a guest is the build's ($got)"
+else
+    bad "exec: glockctl on the guest's PATH is [$got], not $CTL"
+fi
+
 # ------------------------------------------------------------------- mount --
 mounted=0
 for i in $(seq 1 $NODES); do
