@@ -104,6 +104,9 @@ int glockfs_dev_send(struct glockfs_sb *sbi, struct glockfs_req *req)
 	if (op_wants_reply(rec->op)) {
 		rec->req_id = chan.next_req_id++;
 		hash_add(chan.pending, &req->r_hnode, rec->req_id);
+		/* What a waiter that gives up cancels (glock.c). */
+		if (req->r_gl)
+			WRITE_ONCE(req->r_gl->gl_req_id, rec->req_id);
 	}
 	req->r_sent = ktime_get();
 	list_add_tail(&req->r_list, &chan.queue);

@@ -52,6 +52,7 @@
 #include <linux/backing-dev.h>
 #include <linux/sched.h>
 #include <linux/cred.h>
+#include <linux/slab.h>
 
 #include "glockfs.h"
 
@@ -185,10 +186,33 @@ out_get:
 
 static int glockfs_file_open(struct inode *inode, struct file *file)
 {
+	struct glockfs_file *gf;
+	int err;
+
 	if (glockfs_withdrawn(GLOCKFS_SB(inode->i_sb)))
 		return -EIO;
+	gf = kzalloc(sizeof(*gf), GFP_KERNEL);
+	if (!gf)
+		return -ENOMEM;
+	mutex_init(&gf->gf_mutex);
 	file->f_mode |= FMODE_CAN_ODIRECT;
-	return glockfs_open_lower(file);
+	err = glockfs_open_lower(file);
+	if (err) {
+		kfree(gf);
+		return err;
+	}
+	file->private_data = gf;
+	return 0;
+}
+
+/* After locks_remove_file(): no flock is held any more. */
+static int glockfs_file_release(struct inode *inode, struct file *file)
+{
+	struct glockfs_file *gf = file->private_data;
+
+	WARN_ON_ONCE(gf->gf_flock_gh.gh_granted);
+	kfree(gf);
+	return 0;
 }
 
 /* As gfs2's should_fault_in_pages(): how much to fault in, if anything. */
@@ -963,6 +987,8 @@ out_unlock_inode:
 
 const struct file_operations glockfs_file_fops = {
 	.open		= glockfs_file_open,
+	.release	= glockfs_file_release,
+	.flock		= glockfs_flock,
 	.llseek		= glockfs_file_llseek,
 	.read_iter	= glockfs_file_read_iter,
 	.write_iter	= glockfs_file_write_iter,

@@ -62,6 +62,10 @@ static void gl_run(struct glockfs_glock *gl)
 	if (test_bit(GLF_REQ, &gl->gl_flags) ||
 	    test_bit(GLF_DEMOTING, &gl->gl_flags))
 		return;
+	/* A type that keeps nothing cached gives the grant back when idle. */
+	if (gl->gl_ops->go_nocache && !gl->gl_holders &&
+	    list_empty(&gl->gl_waiters) && gl->gl_state != GLOCK_DEV_MODE_UN)
+		set_bit(GLF_RELEASE, &gl->gl_flags);
 	if (test_bit(GLF_DEMOTE, &gl->gl_flags) ||
 	    test_bit(GLF_RELEASE, &gl->gl_flags)) {
 		if (!gl->gl_holders) {
@@ -117,14 +121,21 @@ static void gl_req_done(struct glockfs_req *req,
 		set_bit(GLF_RELEASE, &gl->gl_flags);
 	} else if (rep && rep->status == -ENOLCK) {
 		glockfs_withdraw(gl->gl_sbi, "lock agent reports locks lost");
-	} else if (rep) {
-		head = list_first_entry_or_null(&gl->gl_waiters,
-						struct glockfs_holder, gh_list);
-		if (head && head->gh_mode == req->r_rec.mode) {
+	} else if (rep && rep->status != -ECANCELED) {
+		/*
+		 * The answer is for the holder that asked, if it still
+		 * waits (a TRY's -EAGAIN is no answer for anyone else).  We
+		 * cancel only what nobody waits for: -ECANCELED is for
+		 * nobody, and a holder that came since asks again.
+		 */
+		head = gl->gl_req_gh;
+		if (head && !head->gh_granted) {
 			list_del_init(&head->gh_list);
 			head->gh_error = rep->status;
 		}
 	}
+	gl->gl_req_gh = NULL;
+	WRITE_ONCE(gl->gl_req_id, 0);
 	gl->gl_req_mode = GLOCK_DEV_MODE_UN;
 	clear_bit(GLF_REQ, &gl->gl_flags);
 	gl_run(gl);
@@ -132,13 +143,14 @@ static void gl_req_done(struct glockfs_req *req,
 	kfree(req);
 }
 
-/* Finds a glock by number.  Under sbi->s_gl_lock. */
-static struct glockfs_glock *gl_find(struct glockfs_sb *sbi, u64 number)
+/* Finds a glock by name.  Under sbi->s_gl_lock. */
+static struct glockfs_glock *gl_find(struct glockfs_sb *sbi, u32 type,
+				     u64 number)
 {
 	struct glockfs_glock *gl;
 
 	hlist_for_each_entry(gl, gl_bucket(sbi, number), gl_hnode)
-		if (gl->gl_number == number)
+		if (gl->gl_number == number && gl->gl_type == type)
 			return gl;
 	return NULL;
 }
@@ -152,7 +164,7 @@ static void gl_ack_done(struct glockfs_req *req,
 
 	if (sbi && rep) {
 		spin_lock(&sbi->s_gl_lock);
-		gl = gl_find(sbi, req->r_rec.number);
+		gl = gl_find(sbi, req->r_rec.type, req->r_rec.number);
 		if (gl) {
 			spin_lock(&gl->gl_lock);
 			glockfs_stats_update(&gl->gl_stats, GLOCKFS_LKS_SRTT,
@@ -212,8 +224,9 @@ static void gl_work(struct work_struct *work)
 	to = demote ? gl->gl_demote_mode : GLOCK_DEV_MODE_UN;
 	spin_unlock(&gl->gl_lock);
 
-	if (from != to && !glockfs_withdrawn(gl->gl_sbi))
-		glockfs_inode_sync(glockfs_gl_inode(gl), from, to);
+	if (from != to && gl->gl_ops->go_sync &&
+	    !glockfs_withdrawn(gl->gl_sbi))
+		gl->gl_ops->go_sync(gl, from, to);
 
 	if (from != GLOCK_DEV_MODE_UN && !glockfs_withdrawn(gl->gl_sbi)) {
 		op = demote ? GLOCK_DEV_OP_DEMOTE_DONE : GLOCK_DEV_OP_RELEASE;
@@ -242,8 +255,8 @@ void glockfs_glock_demote_req(struct glockfs_sb *sbi,
 	struct glockfs_glock *gl;
 
 	spin_lock(&sbi->s_gl_lock);
-	gl = gl_find(sbi, rep->number);
-	if (gl && gl->gl_type == rep->type) {
+	gl = gl_find(sbi, rep->type, rep->number);
+	if (gl) {
 		spin_lock(&gl->gl_lock);
 		/* Not held: our RELEASE is on its way and answers it. */
 		if (gl->gl_state != GLOCK_DEV_MODE_UN &&
@@ -271,11 +284,13 @@ void glockfs_glock_wake_all(struct glockfs_sb *sbi)
 }
 
 void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
-			u64 number)
+			u32 type, u64 number,
+			const struct glockfs_glock_ops *ops)
 {
 	gl->gl_sbi = sbi;
+	gl->gl_ops = ops;
 	gl->gl_number = number;
-	gl->gl_type = GLOCK_DEV_TYPE_INODE;
+	gl->gl_type = type;
 	gl->gl_state = GLOCK_DEV_MODE_UN;
 	spin_lock_init(&gl->gl_lock);
 	INIT_LIST_HEAD(&gl->gl_waiters);
@@ -283,7 +298,8 @@ void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
 	init_waitqueue_head(&gl->gl_wq);
 	INIT_WORK(&gl->gl_work, gl_work);
 	mutex_init(&gl->gl_refresh_mutex);
-	set_bit(GLF_REFRESH, &gl->gl_flags);
+	if (ops->go_refresh)
+		set_bit(GLF_REFRESH, &gl->gl_flags);
 
 	spin_lock(&sbi->s_gl_lock);
 	hlist_add_head(&gl->gl_hnode, gl_bucket(sbi, number));
@@ -341,12 +357,16 @@ static u32 gl_next_op(struct glockfs_glock *gl, struct glockfs_holder *gh)
 }
 
 /* Sends a LOCK or CONVERT for the head waiter; gl_lock dropped around. */
-static void gl_send_req(struct glockfs_glock *gl, u32 op, unsigned int mode)
+static void gl_send_req(struct glockfs_glock *gl, u32 op,
+			struct glockfs_holder *gh)
 {
+	unsigned int mode = gh->gh_mode;
 	struct glockfs_req *req;
 
 	set_bit(GLF_REQ, &gl->gl_flags);
 	gl->gl_req_mode = mode;
+	gl->gl_req_gh = gh;
+	WRITE_ONCE(gl->gl_req_id, 0);
 	gl_stats_request(gl, ktime_get());
 	spin_unlock(&gl->gl_lock);
 
@@ -358,10 +378,13 @@ static void gl_send_req(struct glockfs_glock *gl, u32 op, unsigned int mode)
 	req->r_rec.type = gl->gl_type;
 	req->r_rec.number = gl->gl_number;
 	req->r_rec.mode = mode;
+	if (gh->gh_flags & GLOCKFS_GH_TRY)
+		req->r_rec.flags = GLOCK_DEV_FLAG_TRY;
 	if (glockfs_dev_send(gl->gl_sbi, req)) {
 		kfree(req);
 		spin_lock(&gl->gl_lock);
 		clear_bit(GLF_REQ, &gl->gl_flags);
+		gl->gl_req_gh = NULL;
 		gl_run(gl);
 		return;
 	}
@@ -372,11 +395,11 @@ static int gl_refresh(struct glockfs_glock *gl)
 {
 	int err = 0;
 
-	if (!test_bit(GLF_REFRESH, &gl->gl_flags))
+	if (!test_bit(GLF_REFRESH, &gl->gl_flags) || !gl->gl_ops->go_refresh)
 		return 0;
 	mutex_lock(&gl->gl_refresh_mutex);
 	if (test_bit(GLF_REFRESH, &gl->gl_flags)) {
-		err = glockfs_inode_refresh(glockfs_gl_inode(gl));
+		err = gl->gl_ops->go_refresh(gl);
 		if (!err)
 			clear_bit(GLF_REFRESH, &gl->gl_flags);
 	}
@@ -385,13 +408,76 @@ static int gl_refresh(struct glockfs_glock *gl)
 }
 
 /*
- * glockfs_glock_nq() and _nq_try(): with @try, -EAGAIN where the former
- * would wait or ask the agent.
+ * A waiter gives up (signal, TRY failed): if the LOCK/CONVERT it sent is
+ * still with the agent and no other local holder waits, withdraw it, so
+ * that the node is not granted what nobody here wants (another node may
+ * be waiting for it).  Under gl_lock; returns the req_id to cancel, or 0.
+ */
+static u64 gl_abandon(struct glockfs_glock *gl, struct glockfs_holder *gh)
+{
+	if (gl->gl_req_gh != gh)
+		return 0;
+	gl->gl_req_gh = NULL;
+	if (!test_bit(GLF_REQ, &gl->gl_flags) || !list_empty(&gl->gl_waiters))
+		return 0;
+	return READ_ONCE(gl->gl_req_id);
+}
+
+/* Asks the agent to withdraw request @req_id; its answer comes as usual. */
+static void gl_send_cancel(struct glockfs_glock *gl, u64 req_id)
+{
+	struct glockfs_req *req;
+
+	req = kzalloc(sizeof(*req), GFP_NOFS | __GFP_NOFAIL);
+	req->r_sbi = gl->gl_sbi;
+	req->r_rec.op = GLOCK_DEV_OP_CANCEL;
+	req->r_rec.req_id = req_id;
+	req->r_rec.type = gl->gl_type;
+	req->r_rec.number = gl->gl_number;
+	if (glockfs_dev_send(gl->gl_sbi, req))
+		kfree(req);
+}
+
+/* Under gl_lock: should this waiter stop waiting, and with what? */
+static int gl_wait_error(struct glockfs_glock *gl, struct glockfs_holder *gh)
+{
+	if (glockfs_withdrawn(gl->gl_sbi))
+		return -EIO;
+	if (gh->gh_error)
+		return gh->gh_error;
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	if ((gh->gh_flags & GLOCKFS_GH_INTR) && signal_pending(current))
+		return -ERESTARTSYS;
+	return 0;
+}
+
+/*
+ * Under gl_lock, for a TRY holder that cannot send its request now: the
+ * node is busy with someone else's request or another node's demote, or
+ * other holders queued first.  Only our own release work is waited for.
+ */
+static bool gl_try_fails(struct glockfs_glock *gl, struct glockfs_holder *gh)
+{
+	if (!(gh->gh_flags & GLOCKFS_GH_TRY) || gl->gl_req_gh == gh)
+		return false;
+	return test_bit(GLF_REQ, &gl->gl_flags) ||
+	       test_bit(GLF_DEMOTE, &gl->gl_flags) ||
+	       list_first_entry(&gl->gl_waiters, struct glockfs_holder,
+				gh_list) != gh;
+}
+
+/*
+ * glockfs_glock_nq() and its variants.  @local_try: -EAGAIN where the
+ * others would wait or ask the agent.  @flags: GLOCKFS_GH_*.
  */
 static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
-		 struct glockfs_holder *gh, bool try)
+		 struct glockfs_holder *gh, bool local_try, unsigned int flags)
 {
+	unsigned int state = (flags & GLOCKFS_GH_INTR) ? TASK_INTERRUPTIBLE :
+							  TASK_KILLABLE;
 	DEFINE_WAIT(wait);
+	u64 cancel = 0;
 	int err = 0;
 	u32 op;
 
@@ -399,6 +485,7 @@ static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 		return -EINVAL;
 	gh->gh_gl = gl;
 	gh->gh_mode = mode;
+	gh->gh_flags = flags;
 	gh->gh_granted = false;
 	gh->gh_error = 0;
 	gh->gh_owner = task_pid_nr(current);
@@ -408,28 +495,19 @@ static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 	list_add_tail(&gh->gh_list, &gl->gl_waiters);
 	gl_run(gl);
 	while (!gh->gh_granted) {
-		if (glockfs_withdrawn(gl->gl_sbi)) {
-			err = -EIO;
+		err = gl_wait_error(gl, gh);
+		if (err)
 			break;
-		}
-		if (gh->gh_error) {
-			err = gh->gh_error;
-			break;
-		}
-		if (fatal_signal_pending(current)) {
-			err = -EINTR;
-			break;
-		}
-		if (try) {
+		if (local_try || gl_try_fails(gl, gh)) {
 			err = -EAGAIN;
 			break;
 		}
 		op = gl_next_op(gl, gh);
 		if (op) {
-			gl_send_req(gl, op, mode);
+			gl_send_req(gl, op, gh);
 			continue;
 		}
-		prepare_to_wait(&gl->gl_wq, &wait, TASK_KILLABLE);
+		prepare_to_wait(&gl->gl_wq, &wait, state);
 		spin_unlock(&gl->gl_lock);
 		schedule();
 		finish_wait(&gl->gl_wq, &wait);
@@ -440,9 +518,12 @@ static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 			gl->gl_holders--;
 		list_del_init(&gh->gh_list);
 		gh->gh_granted = false;
+		cancel = gl_abandon(gl, gh);
 		gl_run(gl);
 	}
 	spin_unlock(&gl->gl_lock);
+	if (cancel)
+		gl_send_cancel(gl, cancel);
 	if (err)
 		return err;
 
@@ -465,7 +546,7 @@ static int gl_nq(struct glockfs_glock *gl, unsigned int mode,
 int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 		     struct glockfs_holder *gh)
 {
-	return gl_nq(gl, mode, gh, false);
+	return gl_nq(gl, mode, gh, false, 0);
 }
 
 /**
@@ -480,7 +561,23 @@ int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
 			 struct glockfs_holder *gh)
 {
-	return gl_nq(gl, mode, gh, true);
+	return gl_nq(gl, mode, gh, true, 0);
+}
+
+/**
+ * glockfs_glock_nq_flags - glockfs_glock_nq() with holder flags
+ * @gl: the glock
+ * @mode: GLOCK_DEV_MODE_SH, _DF or _EX
+ * @flags: GLOCKFS_GH_TRY: the agent is asked with TRY and the call
+ *	returns -EAGAIN when it refuses, or when the node could only wait
+ *	for someone else; GLOCKFS_GH_INTR: any signal ends the wait
+ *	(-ERESTARTSYS)
+ * @gh: the holder
+ */
+int glockfs_glock_nq_flags(struct glockfs_glock *gl, unsigned int mode,
+			   unsigned int flags, struct glockfs_holder *gh)
+{
+	return gl_nq(gl, mode, gh, false, flags);
 }
 
 void glockfs_glock_dq(struct glockfs_holder *gh)

@@ -57,14 +57,35 @@ enum {
 
 struct glockfs_sb;
 struct glockfs_req;
+struct glockfs_glock;
 
 /*
- * One glock per inode.  The node holds gl_state towards the cluster; local
- * holders share that grant.
+ * What a glock type does around its state changes, as gfs2's glops: the
+ * inode glock syncs and rereads the inode, the flock glock nothing.
+ */
+struct glockfs_glock_ops {
+	/* Before the node gives up @from for @to: write back, invalidate. */
+	void (*go_sync)(struct glockfs_glock *gl, unsigned int from,
+			unsigned int to);
+	/* After a grant from UN (GLF_REFRESH), for the first holder. */
+	int (*go_refresh)(struct glockfs_glock *gl);
+	/* Give the grant back as soon as no local holder is left. */
+	bool go_nocache;
+};
+
+/* Holder flags (gh_flags). */
+#define GLOCKFS_GH_TRY		0x1	/* ask the agent with TRY: -EAGAIN */
+#define GLOCKFS_GH_INTR		0x2	/* any signal ends the wait */
+
+/*
+ * A glock: one per inode (type GLOCK_DEV_TYPE_INODE), and one per inode
+ * that has been flock()ed (GLOCK_DEV_TYPE_FLOCK).  The node holds gl_state
+ * towards the cluster; local holders share that grant.
  */
 struct glockfs_glock {
 	struct hlist_node gl_hnode;	/* sbi->s_glocks, under sbi->s_gl_lock */
 	struct glockfs_sb *gl_sbi;
+	const struct glockfs_glock_ops *gl_ops;
 	u64 gl_number;
 	u32 gl_type;
 	unsigned long gl_flags;
@@ -75,6 +96,8 @@ struct glockfs_glock {
 	unsigned int gl_holders;	/* granted local holders */
 	struct list_head gl_granted;	/* the granted holders */
 	struct list_head gl_waiters;	/* local holders not yet granted */
+	struct glockfs_holder *gl_req_gh;	/* who sent the LOCK/CONVERT */
+	u64 gl_req_id;		/* its req_id once queued (dev.c), else 0 */
 	wait_queue_head_t gl_wq;
 	struct work_struct gl_work;	/* demote / release */
 	struct mutex gl_refresh_mutex;
@@ -89,6 +112,7 @@ struct glockfs_holder {
 	struct list_head gh_list;	/* on gl_waiters, then on gl_granted */
 	struct glockfs_glock *gh_gl;
 	u8 gh_mode;
+	u8 gh_flags;		/* GLOCKFS_GH_* */
 	bool gh_granted;
 	int gh_error;
 	pid_t gh_owner;
@@ -103,7 +127,14 @@ struct glockfs_inode {
 	bool gi_lower_no_dio;		/* the lower fs refuses O_DIRECT */
 	struct mutex gi_mutex;		/* gi_lower_file, gi_lower_dio */
 	struct glockfs_glock gi_gl;
+	struct glockfs_glock *gi_flock_gl;	/* on first flock, under gi_mutex */
 	struct inode vfs_inode;
+};
+
+/* An open regular file (file->private_data). */
+struct glockfs_file {
+	struct mutex gf_mutex;		/* gf_flock_gh */
+	struct glockfs_holder gf_flock_gh;	/* granted while a flock is held */
 };
 
 /* s_flags bits */
@@ -178,6 +209,7 @@ static inline bool glockfs_withdrawn(const struct glockfs_sb *sbi)
 	return test_bit(GLOCKFS_SB_WITHDRAWN, &sbi->s_flags);
 }
 
+/* Only for glocks of type GLOCK_DEV_TYPE_INODE, embedded in the inode. */
 static inline struct inode *glockfs_gl_inode(struct glockfs_glock *gl)
 {
 	return &container_of(gl, struct glockfs_inode, gi_gl)->vfs_inode;
@@ -192,12 +224,14 @@ extern const struct dentry_operations glockfs_dentry_ops;
 /* inode.c */
 struct inode *glockfs_get_inode(struct super_block *sb,
 				struct dentry *lower_dentry);
-int glockfs_inode_refresh(struct inode *inode);
-void glockfs_inode_sync(struct inode *inode, unsigned int from,
-			unsigned int to);
+extern const struct glockfs_glock_ops glockfs_inode_glops;
 extern const struct inode_operations glockfs_dir_iops;
 extern const struct inode_operations glockfs_file_iops;
 extern const struct inode_operations glockfs_symlink_iops;
+
+/* flock.c */
+int glockfs_flock(struct file *file, int cmd, struct file_lock *fl);
+void glockfs_flock_evict(struct inode *inode);
 
 /* file.c */
 extern const struct file_operations glockfs_file_fops;
@@ -212,12 +246,15 @@ extern const struct address_space_operations glockfs_aops;
 int glockfs_glock_module_init(void);
 void glockfs_glock_module_exit(void);
 void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
-			u64 number);
+			u32 type, u64 number,
+			const struct glockfs_glock_ops *ops);
 void glockfs_glock_evict(struct glockfs_glock *gl);
 int glockfs_glock_nq(struct glockfs_glock *gl, unsigned int mode,
 		     struct glockfs_holder *gh);
 int glockfs_glock_nq_try(struct glockfs_glock *gl, unsigned int mode,
 			 struct glockfs_holder *gh);
+int glockfs_glock_nq_flags(struct glockfs_glock *gl, unsigned int mode,
+			   unsigned int flags, struct glockfs_holder *gh);
 void glockfs_glock_dq(struct glockfs_holder *gh);
 int glockfs_glock_nq_m(unsigned int n, struct glockfs_glock **gls,
 		       unsigned int mode, struct glockfs_holder *ghs);

@@ -159,7 +159,8 @@ struct inode *glockfs_get_inode(struct super_block *sb,
 		init_special_inode(inode, inode->i_mode, lower_inode->i_rdev);
 		break;
 	}
-	glockfs_glock_init(&gi->gi_gl, sbi, lower_inode->i_ino);
+	glockfs_glock_init(&gi->gi_gl, sbi, GLOCK_DEV_TYPE_INODE,
+			   lower_inode->i_ino, &glockfs_inode_glops);
 	unlock_new_inode(inode);
 	return inode;
 }
@@ -169,7 +170,7 @@ struct inode *glockfs_get_inode(struct super_block *sb,
  * node may have changed it, so reread it from the lower filesystem.  The
  * page cache is empty (it was invalidated when the glock was given up).
  */
-int glockfs_inode_refresh(struct inode *inode)
+static int glockfs_inode_refresh(struct inode *inode)
 {
 	struct glockfs_sb *sbi = GLOCKFS_SB(inode->i_sb);
 	struct inode *lower = glockfs_lower_inode(inode);
@@ -198,8 +199,8 @@ int glockfs_inode_refresh(struct inode *inode)
  * file when giving up EX; drop the cache when giving up the right to cache
  * (to UN, or to DF, which is for direct I/O).
  */
-void glockfs_inode_sync(struct inode *inode, unsigned int from,
-			unsigned int to)
+static void glockfs_inode_sync(struct inode *inode, unsigned int from,
+			       unsigned int to)
 {
 	struct glockfs_inode *gi = GLOCKFS_I(inode);
 	struct address_space *mapping = inode->i_mapping;
@@ -220,6 +221,22 @@ void glockfs_inode_sync(struct inode *inode, unsigned int from,
 		set_bit(GLF_REFRESH, &gi->gi_gl.gl_flags);
 	}
 }
+
+static void glockfs_inode_go_sync(struct glockfs_glock *gl, unsigned int from,
+				  unsigned int to)
+{
+	glockfs_inode_sync(glockfs_gl_inode(gl), from, to);
+}
+
+static int glockfs_inode_go_refresh(struct glockfs_glock *gl)
+{
+	return glockfs_inode_refresh(glockfs_gl_inode(gl));
+}
+
+const struct glockfs_glock_ops glockfs_inode_glops = {
+	.go_sync	= glockfs_inode_go_sync,
+	.go_refresh	= glockfs_inode_go_refresh,
+};
 
 static struct glockfs_glock *GL(struct inode *inode)
 {

@@ -48,6 +48,7 @@ static struct inode *glockfs_alloc_inode(struct super_block *sb)
 	gi->gi_lower_dio = NULL;
 	gi->gi_lower_no_dio = false;
 	memset(&gi->gi_gl, 0, sizeof(gi->gi_gl));
+	gi->gi_flock_gl = NULL;
 	return &gi->vfs_inode;
 }
 
@@ -68,6 +69,7 @@ static void glockfs_evict_inode(struct inode *inode)
 	clear_inode(inode);
 	if (gi->gi_gl.gl_sbi)
 		glockfs_glock_evict(&gi->gi_gl);
+	glockfs_flock_evict(inode);
 	if (gi->gi_lower_file)
 		fput(gi->gi_lower_file);
 	if (gi->gi_lower_file_ro)

@@ -56,7 +56,8 @@
  *              the node lost its locks: the mount withdraws.
  *
  * Glock names: (lockspace, type, number).  glockfs uses type
- * GLOCK_DEV_TYPE_INODE with number = the lower inode's number.
+ * GLOCK_DEV_TYPE_INODE with number = the lower inode's number, and type
+ * GLOCK_DEV_TYPE_FLOCK (same number) for flock() on that inode.
  */
 #ifndef _GLOCK_DEV_H
 #define _GLOCK_DEV_H
@@ -73,6 +74,7 @@
 
 /* Glock types. */
 #define GLOCK_DEV_TYPE_INODE	2
+#define GLOCK_DEV_TYPE_FLOCK	6	/* as gfs2's LM_TYPE_FLOCK */
 
 /* Modes: the values of the daemon engine's enum glock_mode. */
 #define GLOCK_DEV_MODE_UN	0
