@@ -133,6 +133,7 @@ for stage in $stages; do
 		[ -x tests/vm/kmod-single.sh ] && run_script kmod kmod-single tests/vm/kmod-single.sh
 		[ -x tests/vm/vm-cluster-test.sh ] && run_script vm-cluster vm-cluster tests/vm/vm-cluster-test.sh
 		[ -x tests/vm/dio-cluster.sh ] && run_script dio-cluster dio-cluster tests/vm/dio-cluster.sh
+		[ -x tests/vm/posix-cluster.sh ] && run_script posix-cluster posix-cluster tests/vm/posix-cluster.sh
 		;;
 	*)
 		echo "unknown stage $stage" >&2
