@@ -5,6 +5,8 @@ daemon_engine_libglockengine_la_SOURCES = \
 	daemon/engine/engine.h \
 	daemon/engine/hold.c \
 	daemon/engine/hold.h \
+	daemon/engine/rendezvous.c \
+	daemon/engine/rendezvous.h \
 	daemon/engine/table.c \
 	daemon/engine/table.h
 
