@@ -76,6 +76,7 @@ struct glock_op {
 	uint32_t flags;       /* enum glock_flag */
 	bool lvb_valid;       /* RELEASE or CONVERT down from EX: write the LVB */
 	uint8_t lvb[GLOCK_LVB_LEN];
+	uint64_t lvb_base;    /* master path: the LVB sequence the writer's grant carried */
 };
 
 struct glock_holder_rec {

@@ -2,7 +2,13 @@
 noinst_LTLIBRARIES += daemon/engine/libglockengine.la
 daemon_engine_libglockengine_la_SOURCES = \
 	daemon/engine/engine.c \
-	daemon/engine/engine.h
+	daemon/engine/engine.h \
+	daemon/engine/hold.c \
+	daemon/engine/hold.h \
+	daemon/engine/rendezvous.c \
+	daemon/engine/rendezvous.h \
+	daemon/engine/table.c \
+	daemon/engine/table.h
 
 # The engine stays pure: no libqb, corosync or protobuf-c in it.
 check-local: check-engine-purity

@@ -14,11 +14,15 @@ fuzz_wire_sources = \
 	$(top_srcdir)/tests/fuzz/fuzz_wire.c \
 	$(top_srcdir)/daemon/codec.c \
 	$(top_srcdir)/daemon/engine/engine.c \
+	$(top_srcdir)/daemon/engine/hold.c \
+	$(top_srcdir)/daemon/engine/table.c \
 	proto/glock_wire.pb-c.c \
 	proto/glock_status.pb-c.c
 fuzz_wire_headers = \
 	$(top_srcdir)/daemon/codec.h \
 	$(top_srcdir)/daemon/engine/engine.h \
+	$(top_srcdir)/daemon/engine/hold.h \
+	$(top_srcdir)/daemon/engine/table.h \
 	proto/glock_wire.pb-c.h \
 	proto/glock_status.pb-c.h
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fno-omit-frame-pointer \
@@ -37,7 +41,8 @@ fuzz-corpus: $(fuzz_wire_sources) $(fuzz_wire_headers) $(top_srcdir)/tests/fuzz/
 	$(AM_V_GEN)$(MKDIR_P) tests/fuzz && \
 		$(CC) -std=gnu11 $(fuzz_cppflags) -o tests/fuzz/gen-corpus \
 		$(top_srcdir)/tests/fuzz/gen_corpus.c $(top_srcdir)/daemon/codec.c \
-		$(top_srcdir)/daemon/engine/engine.c proto/glock_wire.pb-c.c \
+		$(top_srcdir)/daemon/engine/engine.c $(top_srcdir)/daemon/engine/hold.c \
+		$(top_srcdir)/daemon/engine/table.c proto/glock_wire.pb-c.c \
 		proto/glock_status.pb-c.c $(PROTOBUF_C_LIBS) && \
 		rm -f $(top_srcdir)/tests/fuzz/corpus/* && \
 		$(MKDIR_P) $(top_srcdir)/tests/fuzz/corpus && \

@@ -6,7 +6,8 @@ engine_unit_tests = \
 	tests/unit/test_engine_lvb \
 	tests/unit/test_engine_membership \
 	tests/unit/test_engine_hold \
-	tests/unit/test_engine_hostile
+	tests/unit/test_engine_hostile \
+	tests/unit/test_rendezvous
 
 check_PROGRAMS += $(engine_unit_tests)
 TESTS += $(engine_unit_tests)
@@ -38,6 +39,10 @@ tests_unit_test_engine_hold_LDADD = $(engine_unit_ldadd)
 tests_unit_test_engine_hostile_SOURCES = tests/unit/test_engine_hostile.c $(engine_unit_harness)
 tests_unit_test_engine_hostile_CFLAGS = $(engine_unit_cflags)
 tests_unit_test_engine_hostile_LDADD = $(engine_unit_ldadd)
+
+tests_unit_test_rendezvous_SOURCES = tests/unit/test_rendezvous.c
+tests_unit_test_rendezvous_CFLAGS = $(engine_unit_cflags)
+tests_unit_test_rendezvous_LDADD = $(engine_unit_ldadd)
 
 # The benches' tools (append-flood --check, bench-vm-report, plot-cdf) on
 # inputs whose answers are known.
