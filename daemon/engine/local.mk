@@ -5,6 +5,11 @@ daemon_engine_libglockengine_la_SOURCES = \
 	daemon/engine/engine.h \
 	daemon/engine/hold.c \
 	daemon/engine/hold.h \
+	daemon/engine/master.c \
+	daemon/engine/p2p.c \
+	daemon/engine/p2p.h \
+	daemon/engine/p2p_internal.h \
+	daemon/engine/requester.c \
 	daemon/engine/rendezvous.c \
 	daemon/engine/rendezvous.h \
 	daemon/engine/table.c \

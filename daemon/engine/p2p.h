@@ -54,6 +54,8 @@ struct glock_p2p_down {
 struct glock_p2p_msg {
 	enum glock_p2p_msg_kind kind;
 	struct glock_name name;
+	/* The sender's configuration (a hash of its member list). */
+	uint64_t config_id;
 	/*
 	 * The requester's generation for this master: requests carry the
 	 * sender's, answers the one of the last report the master read.

@@ -64,7 +64,7 @@ int glock_name_compare(const struct glock_name *a, const struct glock_name *b)
 	return 0;
 }
 
-static uint32_t name_hash(const struct glock_name *name)
+uint32_t glock__name_hash(const struct glock_name *name)
 {
 	uint32_t h = 2166136261u; /* FNV-1a */
 	const unsigned char *p = (const unsigned char *)name->lockspace;
@@ -94,7 +94,7 @@ int glock__table_init(struct glock__table *tbl, const struct glock__table_ops *o
 
 struct glock *glock__find(const struct glock__table *tbl, const struct glock_name *name)
 {
-	uint32_t h = name_hash(name);
+	uint32_t h = glock__name_hash(name);
 	struct glock *gl;
 
 	for (gl = tbl->buckets[h & (tbl->n_buckets - 1)]; gl; gl = gl->hash_next)
@@ -156,7 +156,7 @@ struct glock *glock__create(struct glock__table *tbl, const struct glock_name *n
 	if (!gl)
 		return NULL;
 	memcpy(&gl->name, name, sizeof(*name));
-	gl->hash = name_hash(name);
+	gl->hash = glock__name_hash(name);
 	glock__hold_init(&gl->hold, tbl->hold_min_us);
 	if (tbl->n_glocks >= tbl->n_buckets * 2)
 		table_grow(tbl);
@@ -685,6 +685,66 @@ int glock__op_apply(struct glock__table *tbl, const struct glock_op *op)
 	case GLOCK_OP_CANCEL: return op_cancel(tbl, op);
 	}
 	return -EINVAL;
+}
+
+/* ---- master path: changes that are not requests ---- */
+
+int glock__lower(struct glock__table *tbl, struct glock *gl, uint32_t node, uint64_t req_id,
+		 enum glock_mode mode, bool lvb_valid, const uint8_t *lvb, uint64_t lvb_base)
+{
+	struct glock__holder *h = glock__holder_of(gl, node);
+	struct glock_op op = {
+		.kind = GLOCK_OP_CONVERT, .node = node, .req_id = req_id, .mode = mode,
+		.lvb_valid = lvb_valid, .lvb_base = lvb_base,
+	};
+
+	if (!h)
+		return -ENOENT;
+	if (h->mode != GLOCK_MODE_EX || mode == GLOCK_MODE_EX)
+		return -EINVAL;
+	if (lvb_valid)
+		memcpy(op.lvb, lvb, GLOCK_LVB_LEN);
+	lvb_write(tbl, gl, &op);
+	if (mode == GLOCK_MODE_UN) {
+		glock__holder_remove(gl, h);
+		if (tbl->ops->released)
+			tbl->ops->released(tbl->ctx, gl, node);
+	} else {
+		h->mode = mode;
+		h->req_id = req_id;
+		h->demote_sent = false;
+		h->demote_target = GLOCK_MODE_UN;
+	}
+	glock__process(tbl, gl);
+	return 0;
+}
+
+int glock__holder_set(struct glock *gl, uint32_t node, enum glock_mode mode, uint32_t flags)
+{
+	struct glock__holder *h = glock__holder_of(gl, node);
+
+	if (h) {
+		h->mode = mode;
+		h->demote_sent = false;
+		h->demote_target = GLOCK_MODE_UN;
+		return 0;
+	}
+	if (RESERVE(gl, holders, gl->n_holders + gl->n_waiters + 1))
+		return -ENOMEM;
+	holder_insert(gl, node, 0, mode, flags);
+	return 0;
+}
+
+int glock__expired_reserve(struct glock *gl, size_t more)
+{
+	return RESERVE(gl, expired, gl->n_expired + more);
+}
+
+int glock__waiters_reserve(struct glock *gl, size_t more)
+{
+	if (RESERVE(gl, holders, gl->n_holders + gl->n_waiters + more))
+		return -ENOMEM;
+	return RESERVE(gl, waiters, gl->n_waiters + more);
 }
 
 /* ---- departures ---- */

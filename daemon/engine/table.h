@@ -90,6 +90,7 @@ int glock__table_init(struct glock__table *tbl, const struct glock__table_ops *o
 void glock__table_clear(struct glock__table *tbl);
 void glock__table_fini(struct glock__table *tbl);
 
+uint32_t glock__name_hash(const struct glock_name *name);
 struct glock *glock__find(const struct glock__table *tbl, const struct glock_name *name);
 struct glock *glock__create(struct glock__table *tbl, const struct glock_name *name);
 void glock__unlink(struct glock__table *tbl, struct glock *gl);
@@ -128,6 +129,18 @@ void glock__expired_add(struct glock *gl, const struct glock__holder *h);
 void glock__fence(struct glock **v, size_t n, uint32_t node);
 /* RECOVERY_DONE: the node's expired grants go. */
 void glock__drop_expired(struct glock **v, size_t n, uint32_t node);
+
+/*
+ * Master path.  lower: node's EX grant becomes mode (UN: released), writing
+ * the LVB on top of lvb_base, and the queue is processed; -ENOENT without
+ * a grant, -EINVAL unless it is EX going down.  holder_set: node holds
+ * mode as its requester reported (recovery trusts the holder).
+ */
+int glock__lower(struct glock__table *tbl, struct glock *gl, uint32_t node, uint64_t req_id,
+		 enum glock_mode mode, bool lvb_valid, const uint8_t *lvb, uint64_t lvb_base);
+int glock__holder_set(struct glock *gl, uint32_t node, enum glock_mode mode, uint32_t flags);
+int glock__expired_reserve(struct glock *gl, size_t more);
+int glock__waiters_reserve(struct glock *gl, size_t more);
 
 /* Snapshot and dump records. */
 int glock__record_emit(const struct glock *gl, glock_record_fn fn, void *ctx);

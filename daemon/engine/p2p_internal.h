@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Internal to daemon/engine: the state of one node's p2p lock path, shared
+ * by p2p.c (inputs, membership, recovery bookkeeping), master.c (the
+ * glocks this node masters) and requester.c (what its clients hold).
+ */
+#ifndef GLOCK_P2P_INTERNAL_H
+#define GLOCK_P2P_INTERNAL_H
+
+#include "hold.h"
+#include "p2p.h"
+#include "table.h"
+
+#define P2P_HISTORY_MAX 16
+#define P2P_DEPARTED_MAX (4 * GLOCK_NODES_MAX)
+
+struct p2p_peer {
+	uint32_t node;
+	uint64_t gen;      /* requester: our generation for this master */
+	uint64_t gen_seen; /* master: generation of this requester's last report */
+	bool done;         /* its DONE for the current configuration is in */
+	bool link_down;
+};
+
+struct p2p_departed {
+	uint32_t node;
+	bool fenced;
+	/*
+	 * The configuration (local number) from which this node's master table
+	 * was exact up to the departure: the last completed recovery then.
+	 * 0: unknown (it departed before this node knew the cluster).
+	 */
+	uint64_t exact_from;
+};
+
+struct p2p_config_rec {
+	uint64_t no; /* local count of configurations */
+	size_t n;
+	uint32_t members[GLOCK_NODES_MAX];
+};
+
+/* A request a master cannot take yet (see master.c for when it can). */
+struct p2p_parked {
+	uint32_t from;
+	struct glock_p2p_msg msg;
+};
+
+/* What this node's clients hold and ask for on one glock. */
+struct rq_glock {
+	struct glock_name name;
+	uint32_t hash;
+	struct rq_glock *next;
+	enum glock_mode held; /* after the downs in flight */
+	uint32_t held_flags;
+	uint8_t lvb[GLOCK_LVB_LEN];
+	uint64_t lvb_seq;
+	struct glock_p2p_down down;
+	struct glock_p2p_pending up;
+	uint32_t master; /* the master it was last sent or reported to */
+	struct glock__hold hold;
+};
+
+struct rq_table {
+	struct rq_glock **buckets;
+	size_t n_buckets, n;
+};
+
+struct glock_p2p {
+	struct glock_engine_config cfg;
+	struct glock__hold_cfg hold_cfg;
+	glock_p2p_output_fn output;
+	void *ctx;
+	uint64_t now_us;
+
+	/* membership */
+	bool configured, ready;
+	uint32_t members[GLOCK_NODES_MAX]; /* sorted */
+	struct p2p_peer peers[GLOCK_NODES_MAX]; /* parallel to members */
+	size_t n_members;
+	uint64_t cfg_id, cfg_no;
+	struct p2p_config_rec history[P2P_HISTORY_MAX]; /* ring, newest at history_head */
+	size_t history_head, n_history;
+	struct p2p_departed departed[P2P_DEPARTED_MAX]; /* sorted by node */
+	size_t n_departed;
+	bool recovery_pending;
+	uint64_t recovered_cfg; /* configuration whose recovery completed last; 0: none */
+
+	/* master */
+	struct glock__table tbl;
+	struct p2p_parked *parked;
+	size_t n_parked, cap_parked;
+
+	/* requester */
+	struct rq_table rq;
+	size_t n_delayed;
+
+	/* messages to self, delivered after the current input */
+	struct p2p_parked *loop;
+	size_t n_loop, cap_loop;
+	bool draining;
+
+	uint64_t dropped;
+	int error; /* -ENOMEM met while emitting: reported by apply() */
+};
+
+/* p2p.c */
+struct p2p_peer *p2p_peer(struct glock_p2p *p, uint32_t node);
+bool p2p_is_member(const struct glock_p2p *p, uint32_t node);
+uint32_t p2p_master_now(const struct glock_p2p *p, const struct glock_name *name);
+void p2p_send(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
+void p2p_multicast(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
+void p2p_local(struct glock_p2p *p, const struct glock_output *out);
+/* Must the master wait for the reports of this configuration before deciding name? */
+bool p2p_name_gained(const struct glock_p2p *p, const struct glock_name *name);
+/* Could departed node d have held name without this node's table knowing? */
+bool p2p_needs_placeholder(const struct glock_p2p *p, const struct glock_name *name,
+			   const struct p2p_departed *d);
+
+/* master.c */
+int p2p_master_init(struct glock_p2p *p);
+void p2p_master_fini(struct glock_p2p *p);
+void p2p_master_clear(struct glock_p2p *p);
+int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg);
+/* After the member list changed: departed[] of the old members not in it. */
+int p2p_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t n_gone);
+void p2p_master_done(struct glock_p2p *p, uint32_t node);
+void p2p_master_try_recover(struct glock_p2p *p);
+void p2p_master_fenced(struct glock_p2p *p, uint32_t node);
+void p2p_master_recovery_done(struct glock_p2p *p, uint32_t node);
+void p2p_master_link_down(struct glock_p2p *p, uint32_t node);
+void p2p_master_process_all(struct glock_p2p *p);
+size_t p2p_master_recovering(const struct glock_p2p *p);
+
+/* requester.c */
+int p2p_rq_init(struct glock_p2p *p);
+void p2p_rq_fini(struct glock_p2p *p);
+/* RESET: every grant LOST, every pending request DENY(LOST). */
+void p2p_rq_lose_all(struct glock_p2p *p);
+int p2p_rq_op(struct glock_p2p *p, const struct glock_op *op);
+int p2p_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg);
+/* Reports to every new master (through CPG); gens bumped once per master. */
+void p2p_rq_confchg(struct glock_p2p *p);
+/* A new connection to master: report everything it masters over it. */
+void p2p_rq_link_up(struct glock_p2p *p, uint32_t node);
+void p2p_rq_tick(struct glock_p2p *p);
+bool p2p_rq_next_due(const struct glock_p2p *p, uint64_t *due);
+size_t p2p_rq_count(const struct glock_p2p *p);
+
+#endif /* GLOCK_P2P_INTERNAL_H */
