@@ -7,7 +7,8 @@ engine_unit_tests = \
 	tests/unit/test_engine_membership \
 	tests/unit/test_engine_hold \
 	tests/unit/test_engine_hostile \
-	tests/unit/test_rendezvous
+	tests/unit/test_rendezvous \
+	tests/unit/test_p2p
 
 check_PROGRAMS += $(engine_unit_tests)
 TESTS += $(engine_unit_tests)
@@ -43,6 +44,10 @@ tests_unit_test_engine_hostile_LDADD = $(engine_unit_ldadd)
 tests_unit_test_rendezvous_SOURCES = tests/unit/test_rendezvous.c
 tests_unit_test_rendezvous_CFLAGS = $(engine_unit_cflags)
 tests_unit_test_rendezvous_LDADD = $(engine_unit_ldadd)
+
+tests_unit_test_p2p_SOURCES = tests/unit/test_p2p.c
+tests_unit_test_p2p_CFLAGS = $(engine_unit_cflags)
+tests_unit_test_p2p_LDADD = $(engine_unit_ldadd)
 
 # The benches' tools (append-flood --check, bench-vm-report, plot-cdf) on
 # inputs whose answers are known.

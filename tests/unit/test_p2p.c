@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The p2p lock path (daemon/engine/p2p.h) on a few nodes wired by hand:
+ * one FIFO per ordered pair of nodes for the links, one FIFO for the
+ * ordered CPG channel, outputs recorded per node.  tests/sim/p2p-sim runs
+ * the same code through random schedules; these are the scenarios of
+ * docs/DESIGN.md §9 one by one.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#include <cmocka.h>
+
+#include "p2p.h"
+#include "rendezvous.h"
+
+#define N_MAX 4
+#define Q_MAX 512
+#define OUT_MAX 256
+
+struct qmsg {
+	uint32_t from, to;
+	struct glock_p2p_msg msg;
+};
+
+struct queue {
+	struct qmsg v[Q_MAX];
+	size_t head, n;
+};
+
+struct rec {
+	enum glock_output_kind kind;
+	struct glock_name name;
+	uint64_t req_id;
+	enum glock_mode mode;
+	enum glock_deny_reason reason;
+	uint8_t lvb[GLOCK_LVB_LEN];
+};
+
+struct tnode {
+	uint32_t id;
+	bool up;
+	struct glock_p2p *p;
+	struct rec out[OUT_MAX];
+	size_t n_out;
+	size_t sends; /* SEND outputs to other nodes */
+};
+
+struct tcluster {
+	struct tnode node[N_MAX + 1]; /* by node id, 1..N_MAX */
+	struct queue link[N_MAX + 1][N_MAX + 1];
+	struct queue cpg; /* REPORTs (to .to) and DONE (.msg.kind == 0, from) */
+	uint32_t members[N_MAX];
+	size_t n_members;
+	uint32_t departed[N_MAX];
+	size_t n_departed;
+	uint64_t req;
+};
+
+static struct tcluster C;
+
+static void q_push(struct queue *q, uint32_t from, uint32_t to, const struct glock_p2p_msg *m)
+{
+	assert_true(q->n < Q_MAX);
+	q->v[(q->head + q->n) % Q_MAX] = (struct qmsg){ from, to, m ? *m : (struct glock_p2p_msg){ 0 } };
+	q->n++;
+}
+
+static struct qmsg q_pop(struct queue *q)
+{
+	struct qmsg m = q->v[q->head];
+
+	q->head = (q->head + 1) % Q_MAX;
+	q->n--;
+	return m;
+}
+
+static void output(void *ctx, const struct glock_p2p_output *out)
+{
+	struct tnode *tn = ctx;
+	struct rec *r;
+
+	switch (out->kind) {
+	case GLOCK_P2P_OUT_LOCAL:
+		assert_true(tn->n_out < OUT_MAX);
+		r = &tn->out[tn->n_out++];
+		*r = (struct rec){
+			.kind = out->local->kind, .req_id = out->local->req_id,
+			.mode = out->local->mode, .reason = out->local->reason,
+		};
+		if (out->local->name)
+			r->name = *out->local->name;
+		if (out->local->lvb)
+			memcpy(r->lvb, out->local->lvb, GLOCK_LVB_LEN);
+		break;
+	case GLOCK_P2P_OUT_SEND:
+		assert_int_not_equal(out->node, tn->id); /* to itself never leaves the node */
+		tn->sends++;
+		q_push(&C.link[tn->id][out->node], tn->id, out->node, out->msg);
+		break;
+	case GLOCK_P2P_OUT_MULTICAST:
+		q_push(&C.cpg, tn->id, out->node, out->msg);
+		break;
+	case GLOCK_P2P_OUT_LINK_RESET:
+		C.link[tn->id][out->node].n = 0;
+		C.link[out->node][tn->id].n = 0;
+		break;
+	}
+}
+
+static int apply(uint32_t id, const struct glock_p2p_input *in)
+{
+	return glock_p2p_apply(C.node[id].p, in);
+}
+
+static void node_start(uint32_t id)
+{
+	struct glock_engine_config cfg;
+
+	glock_engine_config_defaults(&cfg, id);
+	cfg.hold_min_us = cfg.hold_max_us = 0; /* demotes at once */
+	cfg.hold_incr_us = cfg.hold_decr_us = 0;
+	C.node[id] = (struct tnode){ .id = id, .up = true };
+	C.node[id].p = glock_p2p_new(&cfg, output, &C.node[id]);
+	assert_non_null(C.node[id].p);
+}
+
+/* A configuration change in CPG order; each member's DONE follows its reports. */
+static void confchg(void)
+{
+	size_t i;
+
+	for (i = 0; i < C.n_members; i++) {
+		struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+
+		in.u.confchg.members = C.members;
+		in.u.confchg.n_members = C.n_members;
+		in.u.confchg.departed = C.departed;
+		in.u.confchg.n_departed = C.n_departed;
+		assert_int_equal(apply(C.members[i], &in), 0);
+		q_push(&C.cpg, C.members[i], 0, NULL);
+	}
+}
+
+static void ready_all(void)
+{
+	size_t i;
+
+	for (i = 0; i < C.n_members; i++) {
+		struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_READY, .u.ready = true };
+
+		assert_int_equal(apply(C.members[i], &in), 0);
+	}
+}
+
+static void deliver_cpg(void)
+{
+	while (C.cpg.n) {
+		struct qmsg m = q_pop(&C.cpg);
+		size_t i;
+
+		for (i = 0; i < C.n_members; i++) {
+			uint32_t id = C.members[i];
+			struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_DONE };
+
+			if (m.to == 0) {
+				in.u.node.node = m.from;
+			} else {
+				if (id != m.to)
+					continue;
+				in.kind = GLOCK_P2P_IN_MSG;
+				in.u.msg.from = m.from;
+				in.u.msg.msg = &m.msg;
+			}
+			assert_int_equal(apply(id, &in), 0);
+		}
+	}
+}
+
+static bool deliver_one_link(void)
+{
+	uint32_t a, b;
+
+	for (a = 1; a <= N_MAX; a++) {
+		for (b = 1; b <= N_MAX; b++) {
+			struct queue *q = &C.link[a][b];
+
+			if (q->n) {
+				struct qmsg m = q_pop(q);
+				struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+
+				in.u.msg.from = m.from;
+				in.u.msg.msg = &m.msg;
+				if (C.node[b].up)
+					assert_int_equal(apply(b, &in), 0);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static void deliver_all(void)
+{
+	do
+		deliver_cpg();
+	while (deliver_one_link() || C.cpg.n);
+}
+
+static void cluster_up(size_t n)
+{
+	size_t i;
+
+	memset(&C, 0, sizeof(C));
+	for (i = 0; i < n; i++) {
+		node_start((uint32_t)(i + 1));
+		C.members[i] = (uint32_t)(i + 1);
+	}
+	C.n_members = n;
+	confchg();
+	ready_all();
+	deliver_all();
+}
+
+static int teardown(void **state)
+{
+	uint32_t i;
+
+	(void)state;
+	for (i = 1; i <= N_MAX; i++)
+		glock_p2p_free(C.node[i].p);
+	memset(&C, 0, sizeof(C));
+	return 0;
+}
+
+static struct glock_name name_mastered_by(uint32_t master, uint64_t from)
+{
+	struct glock_name n = { .lockspace = "fs", .type = 2 };
+
+	for (n.number = from; n.number < from + 10000; n.number++)
+		if (glock_master_of(&n, C.members, C.n_members) == master)
+			return n;
+	fail_msg("no name mastered by %u", master);
+	return n;
+}
+
+static int op(uint32_t id, enum glock_op_kind kind, const struct glock_name *name,
+	      enum glock_mode mode, uint32_t flags, uint64_t *req)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_OP };
+
+	in.u.op = (struct glock_op){
+		.kind = kind, .node = id, .req_id = ++C.req, .name = *name, .mode = mode,
+		.flags = flags,
+	};
+	if (kind == GLOCK_OP_CANCEL)
+		in.u.op.req_id = *req;
+	else if (req)
+		*req = in.u.op.req_id;
+	return apply(id, &in);
+}
+
+static int release_lvb(uint32_t id, const struct glock_name *name, uint8_t byte)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_OP };
+
+	in.u.op = (struct glock_op){
+		.kind = GLOCK_OP_RELEASE, .node = id, .req_id = ++C.req, .name = *name,
+		.lvb_valid = true,
+	};
+	memset(in.u.op.lvb, byte, GLOCK_LVB_LEN);
+	return apply(id, &in);
+}
+
+static size_t count(uint32_t id, enum glock_output_kind kind, uint64_t req)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < C.node[id].n_out; i++)
+		if (C.node[id].out[i].kind == kind && (req == 0 || C.node[id].out[i].req_id == req))
+			n++;
+	return n;
+}
+
+static const struct rec *last(uint32_t id, enum glock_output_kind kind)
+{
+	size_t i = C.node[id].n_out;
+
+	while (i--)
+		if (C.node[id].out[i].kind == kind)
+			return &C.node[id].out[i];
+	return NULL;
+}
+
+/* ---- tests ---- */
+
+static void test_local_master_costs_no_network(void **state)
+{
+	struct glock_name g;
+	uint64_t r1, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(1, 100);
+	C.node[1].sends = 0;
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1); /* answered within the call */
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(C.node[1].sends, 0);
+}
+
+static void test_remote_round_trip(void **state)
+{
+	struct glock_name g;
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(2, 100);
+	C.node[1].sends = C.node[2].sends = 0;
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 0);
+	assert_int_equal(C.node[1].sends, 1);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
+	assert_int_equal(C.node[2].sends, 1); /* one message each way */
+	assert_int_equal(glock_p2p_master_of(C.node[3].p, &g), 2);
+}
+
+static void test_handoff_carries_lvb(void **state)
+{
+	struct glock_name g;
+	uint64_t r1, r3;
+	const struct rec *d, *gr;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	d = last(1, GLOCK_OUT_DEMOTE);
+	assert_non_null(d);
+	assert_int_equal(d->mode, GLOCK_MODE_UN);
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 0);
+	assert_int_equal(release_lvb(1, &g, 0x5a), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	gr = last(3, GLOCK_OUT_GRANT);
+	assert_int_equal(gr->lvb[0], 0x5a);
+	assert_int_equal(gr->lvb[GLOCK_LVB_LEN - 1], 0x5a);
+}
+
+static void test_op_errors_match_engine(void **state)
+{
+	struct glock_name g, bad = { .lockspace = "" };
+	uint64_t r, unknown = 999;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_OP };
+	struct glock_p2p *fresh;
+	struct glock_engine_config cfg;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_EX, 0, NULL), -ENOENT);
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), -ENOENT);
+	assert_int_equal(op(1, GLOCK_OP_CANCEL, &g, GLOCK_MODE_UN, 0, &unknown), -ENOENT);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &bad, GLOCK_MODE_EX, 0, NULL), -EINVAL);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_UN, 0, NULL), -EINVAL);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0x100, NULL), -EINVAL);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, NULL), -EEXIST);
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), -ENOENT);
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_SH, 0, NULL), -EALREADY);
+	assert_int_equal(release_lvb(1, &g, 1), -EINVAL); /* only EX writes */
+	in.u.op = (struct glock_op){ .kind = GLOCK_OP_LOCK, .node = 2, .name = g,
+				     .mode = GLOCK_MODE_SH };
+	assert_int_equal(apply(1, &in), -ESRCH); /* not this node's client */
+
+	glock_engine_config_defaults(&cfg, 9);
+	fresh = glock_p2p_new(&cfg, output, &C.node[1]);
+	in.u.op.node = 9;
+	assert_int_equal(glock_p2p_apply(fresh, &in), -EAGAIN); /* no configuration yet */
+	glock_p2p_free(fresh);
+}
+
+static void test_hostile_messages_change_nothing(void **state)
+{
+	struct glock_name g;
+	struct glock_p2p_msg m = { .kind = GLOCK_P2P_LOCK, .mode = GLOCK_MODE_EX };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct glock_p2p_stats st;
+	uint64_t r;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	in.u.msg.msg = &m;
+	in.u.msg.from = 1;
+	assert_int_equal(apply(2, &in), -EBADMSG); /* empty lockspace */
+	m.name = g;
+	m.mode = 7;
+	assert_int_equal(apply(2, &in), -EBADMSG);
+	m.mode = GLOCK_MODE_EX;
+	m.kind = 42;
+	assert_int_equal(apply(2, &in), -EBADMSG);
+	m.kind = GLOCK_P2P_LOCK;
+	in.u.msg.from = 3;
+	assert_int_equal(apply(2, &in), -EPROTO); /* not a member */
+	in.u.msg.msg = NULL;
+	assert_int_equal(apply(2, &in), -EBADMSG);
+	/* An unsolicited GRANT is dropped, not taken. */
+	m.kind = GLOCK_P2P_GRANT;
+	in.u.msg.msg = &m;
+	in.u.msg.from = 2;
+	assert_int_equal(apply(1, &in), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, 0), 0);
+	glock_p2p_stats(C.node[1].p, &st);
+	assert_true(st.dropped >= 1);
+	/* And the cluster still works. */
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
+}
+
+/* Kills node id: its links go, the survivors get a configuration without it. */
+static void crash(uint32_t id)
+{
+	size_t i, k = 0;
+	uint32_t j;
+
+	C.node[id].up = false;
+	glock_p2p_free(C.node[id].p);
+	C.node[id].p = NULL;
+	for (j = 1; j <= N_MAX; j++)
+		C.link[id][j].n = C.link[j][id].n = 0;
+	for (i = 0; i < C.n_members; i++)
+		if (C.members[i] != id)
+			C.members[k++] = C.members[i];
+	C.n_members = k;
+	C.departed[C.n_departed++] = id;
+	confchg();
+}
+
+static void departed_event(enum glock_p2p_input_kind kind, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < C.n_members; i++) {
+		struct glock_p2p_input in = { .kind = kind, .u.node.node = id };
+
+		assert_int_equal(apply(C.members[i], &in), 0);
+	}
+	if (kind == GLOCK_P2P_IN_RECOVERY_DONE)
+		C.n_departed = 0;
+}
+
+static void test_master_crash_rebuilds_from_reports(void **state)
+{
+	struct glock_name g, other;
+	uint64_t r1, r2, ro;
+	uint32_t new_master;
+	const struct rec *gr;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(3, 100);
+	other = name_mastered_by(1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(release_lvb(1, &g, 0x11), 0);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all(); /* 2 waits, 1 is asked to demote */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0);
+
+	crash(3);
+	ready_all();
+	deliver_all(); /* reports, DONEs */
+	new_master = glock_p2p_master_of(C.node[1].p, &g);
+	assert_true(new_master == 1 || new_master == 2);
+
+	/* A glock 3 neither mastered nor held keeps granting before any fencing. */
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &other, GLOCK_MODE_EX, 0, &ro), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, ro), 1);
+
+	/* The holder's report kept its grant: 2 still waits, and 1 is asked again. */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0);
+	assert_int_equal(release_lvb(1, &g, 0x22), 0);
+	deliver_all();
+	/* 3's placeholder (what it may have granted before dying) blocks until recovered. */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0);
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0); /* not NOEXP */
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	gr = last(2, GLOCK_OUT_GRANT);
+	assert_int_equal(gr->lvb[0], 0x22);
+}
+
+static void test_waiter_survives_master_crash(void **state)
+{
+	struct glock_name g;
+	uint64_t r1;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(3, 100);
+	/* The LOCK is lost with its master: the report to the new one carries it. */
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, GLOCK_FLAG_NOEXP, &r1), 0);
+	crash(3);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 0); /* placeholder, not fenced */
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1); /* NOEXP passes a fenced one */
+	assert_int_equal(count(1, GLOCK_OUT_DENY, 0), 0);
+}
+
+static void link_reset(uint32_t a, uint32_t b)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_LINK_DOWN };
+
+	C.link[a][b].n = C.link[b][a].n = 0;
+	in.u.node.node = b;
+	assert_int_equal(apply(a, &in), 0);
+	in.u.node.node = a;
+	assert_int_equal(apply(b, &in), 0);
+	in.kind = GLOCK_P2P_IN_LINK_UP;
+	assert_int_equal(apply(b, &in), 0);
+	in.u.node.node = b;
+	assert_int_equal(apply(a, &in), 0);
+}
+
+static void test_grant_lost_on_reset_is_sent_again(void **state)
+{
+	struct glock_name g;
+	uint64_t r1, r3;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct qmsg m;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	m = q_pop(&C.link[1][2]);
+	in.u.msg.from = 1;
+	in.u.msg.msg = &m.msg;
+	assert_int_equal(apply(2, &in), 0); /* the master grants ... */
+	assert_int_equal(C.link[2][1].n, 1);
+	link_reset(1, 2); /* ... and the GRANT is lost */
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	/* The master's table agrees: a second EX waits and demotes node 1. */
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 0);
+	assert_non_null(last(1, GLOCK_OUT_DEMOTE));
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+}
+
+static void test_release_lost_on_reset_is_reported(void **state)
+{
+	struct glock_name g;
+	uint64_t r1, r3;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(release_lvb(1, &g, 0x77), 0);
+	link_reset(1, 2); /* the RELEASE never arrives */
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(last(3, GLOCK_OUT_GRANT)->lvb[0], 0x77);
+}
+
+static void test_reset_loses_everything_local(void **state)
+{
+	struct glock_name g, h;
+	uint64_t r1, r2;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
+	struct glock_p2p_stats st;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	h = name_mastered_by(2, g.number + 1);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &h, GLOCK_MODE_EX, 0, &r2), 0);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &h, GLOCK_MODE_EX, 0, &r2), 0);
+	assert_int_equal(apply(1, &in), 0);
+	assert_int_equal(count(1, GLOCK_OUT_LOST, 0), 1);
+	assert_int_equal(count(1, GLOCK_OUT_DENY, r2), 1);
+	assert_int_equal(last(1, GLOCK_OUT_DENY)->reason, GLOCK_DENY_LOST);
+	glock_p2p_stats(C.node[1].p, &st);
+	assert_int_equal(st.held, 0);
+	assert_int_equal(st.mastered, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_local_master_costs_no_network, teardown),
+		cmocka_unit_test_teardown(test_remote_round_trip, teardown),
+		cmocka_unit_test_teardown(test_handoff_carries_lvb, teardown),
+		cmocka_unit_test_teardown(test_op_errors_match_engine, teardown),
+		cmocka_unit_test_teardown(test_hostile_messages_change_nothing, teardown),
+		cmocka_unit_test_teardown(test_master_crash_rebuilds_from_reports, teardown),
+		cmocka_unit_test_teardown(test_waiter_survives_master_crash, teardown),
+		cmocka_unit_test_teardown(test_grant_lost_on_reset_is_sent_again, teardown),
+		cmocka_unit_test_teardown(test_release_lost_on_reset_is_reported, teardown),
+		cmocka_unit_test_teardown(test_reset_loses_everything_local, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
