@@ -41,6 +41,7 @@
 #include "codec.h"
 #include "config.h"
 #include "glockd.h"
+#include "lockpath.h"
 #include "log.h"
 
 /*
@@ -70,6 +71,7 @@
 enum sq_kind {
 	SQ_ITEM, /* one input, batched with its neighbours */
 	SQ_RAW,  /* a ready message (snapshot chunk), sent alone */
+	SQ_REPORT, /* a ready message of p2p REPORTs: kept across changes */
 };
 
 struct sq_entry {
@@ -211,7 +213,8 @@ static int sq_push_item(struct glockd_cluster *c, const struct glock_input *in)
 	return 0;
 }
 
-static int sq_push_raw(struct glockd_cluster *c, const uint8_t *buf, size_t len)
+static int sq_push_raw(struct glockd_cluster *c, const uint8_t *buf, size_t len,
+		       enum sq_kind kind)
 {
 	struct sq_entry *e = calloc(1, sizeof(*e));
 
@@ -224,7 +227,7 @@ static int sq_push_raw(struct glockd_cluster *c, const uint8_t *buf, size_t len)
 	}
 	memcpy(e->buf, buf, len);
 	e->len = len;
-	e->kind = SQ_RAW;
+	e->kind = kind;
 	qb_list_add_tail(&e->list, &c->sendq);
 	c->sq_len++;
 	return 0;
@@ -248,6 +251,8 @@ static void sq_purge_sync(struct glockd_cluster *c)
 	size_t purged = 0;
 
 	qb_list_for_each_entry_safe(e, tmp, &c->sendq, list) {
+		if (e->kind == SQ_REPORT)
+			continue; /* the master of its glocks waits for it */
 		if (e->kind == SQ_RAW ||
 		    (e->in.kind == GLOCK_IN_HELLO || e->in.kind == GLOCK_IN_QUORUM)) {
 			sq_remove(c, e);
@@ -432,7 +437,7 @@ static void sendq_flush(struct glockd_cluster *c)
 		cs_error_t rc;
 		int r;
 
-		if (head->kind == SQ_RAW) {
+		if (head->kind != SQ_ITEM) {
 			iov.iov_base = head->buf;
 			iov.iov_len = head->len;
 		} else {
@@ -462,7 +467,7 @@ static void sendq_flush(struct glockd_cluster *c)
 			return;
 		}
 		c->msgs_sent++;
-		c->items_sent += head->kind == SQ_RAW ? 0 : n;
+		c->items_sent += head->kind != SQ_ITEM ? 0 : n;
 		c->retry_ns = 0;
 		for (i = 0; i < n; i++)
 			sq_remove(c, sq_first(c));
@@ -473,7 +478,7 @@ static void sendq_flush(struct glockd_cluster *c)
 
 static int snapshot_chunk(void *ctx, const uint8_t *buf, size_t len)
 {
-	return sq_push_raw(ctx, buf, len);
+	return sq_push_raw(ctx, buf, len, SQ_RAW);
 }
 
 /* The local node is the donor: export the table as it is at the sync point. */
@@ -501,6 +506,7 @@ static void snapshot_send(struct glockd_cluster *c)
 /* Work noted by the output callback, done once apply() has returned. */
 static void after_apply(struct glockd_cluster *c)
 {
+	glockd_lockpath_sync(c->gd);
 	glockd_hold_timer_update(c->gd);
 	if (c->snapshot_due)
 		snapshot_send(c);
@@ -525,6 +531,11 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
 	}
+	if (!err && in->kind == GLOCK_IN_HELLO)
+		glockd_lockpath_done(gd, in->u.hello.node); /* its REPORTs came before */
+	if (!err && (in->kind == GLOCK_IN_FENCED || in->kind == GLOCK_IN_RECOVERY_DONE))
+		glockd_lockpath_fenced(gd, in->u.departed.node,
+				       in->kind == GLOCK_IN_RECOVERY_DONE);
 	if (in->kind == GLOCK_IN_SNAPSHOT_END && !err) { /* everyone holds the table now */
 		c->fence_check_due = true;
 	}
@@ -545,6 +556,13 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 	}
 	after_apply(c);
 	return 0;
+}
+
+static int deliver_report(void *ctx, uint32_t from, uint32_t to, const struct glock_p2p_msg *msg)
+{
+	struct glockd_cluster *c = ctx;
+
+	return glockd_lockpath_report(c->gd, from, to, msg);
 }
 
 static struct glockd_cluster *cpg_cluster(cpg_handle_t handle)
@@ -579,7 +597,8 @@ static void cpg_deliver_cb(cpg_handle_t handle, const struct cpg_name *group, ui
 		return;
 	glockd_engine_clock(c->gd);
 	bad_before = c->codec.bad_items;
-	r = glock_codec_decode(msg, len, nodeid, deliver_item, c, &c->codec);
+	r = glock_codec_decode_ex(msg, len, nodeid, deliver_item,
+				  glockd_lockpath_p2p(c->gd) ? deliver_report : NULL, c, &c->codec);
 	if (r == -EPROTONOSUPPORT) {
 		if (!version_logged(c, nodeid))
 			log_node(LOG_ERR, nodeid,
@@ -705,8 +724,10 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 		in.u.confchg.n_members = k;
 		in.u.confchg.members = without;
 		err = glock_engine_apply(c->gd->engine, &in);
-		if (!err)
+		if (!err) {
+			glockd_lockpath_confchg(c->gd, without, k);
 			after_apply(c);
+		}
 	}
 
 	in.u.confchg.n_members = n;
@@ -719,6 +740,8 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 		cluster_lost(c, "confchg", CS_OK);
 		return;
 	}
+	/* Before HELLO: this node's REPORTs go out ahead of it (DESIGN §9). */
+	glockd_lockpath_confchg(c->gd, nodes, n);
 	after_apply(c);
 	log_info("configuration: %zu member(s), local node %s, %s", n,
 		 glock_engine_synced(c->gd->engine) ? "synced" : "not synced",
@@ -1088,6 +1111,7 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 		break;
 	case GLOCK_OUT_UNSYNCED:
 		log_warn("unsynced: quorum lost or not confirmed; local locks are lost");
+		glockd_lockpath_reset(gd);
 		break;
 	default:
 		break;
@@ -1297,6 +1321,7 @@ static void cluster_lost_job(void *data)
 	fence_jobs_abandon(c);
 	c->n_members = 0;
 	c->snapshot_due = c->fence_check_due = false;
+	glockd_lockpath_reset(gd);
 	glockd_agent_on_cluster_lost(gd);
 	if (gd->stopping)
 		return;
@@ -1410,6 +1435,8 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
 		return -ENOTCONN;
 	if (op->node != gd->local_node)
 		return -EINVAL;
+	if (glockd_lockpath_p2p(gd))
+		return glockd_lockpath_submit(gd, op);
 	if (c->sq_ops >= gd->cfg->send_queue_max)
 		return -EAGAIN;
 	/* Validate before use: an op the encoder refuses never enters the queue. */
@@ -1421,6 +1448,19 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
 		return r;
 	sendq_kick(c);
 	return 0;
+}
+
+int glockd_cluster_multicast_report(struct glockd *gd, const uint8_t *buf, size_t len)
+{
+	struct glockd_cluster *c = gd->cluster;
+	int r;
+
+	if (!c)
+		return -ENOTCONN;
+	r = sq_push_raw(c, buf, len, SQ_REPORT);
+	if (!r)
+		sendq_kick(c);
+	return r;
 }
 
 uint64_t glockd_cluster_next_req_id(struct glockd *gd)

@@ -27,6 +27,12 @@ void glockd_engine_clock(struct glockd *gd);
 void glockd_hold_timer_update(struct glockd *gd);
 
 /* cluster.c */
+/*
+ * lockpath.c: a ready GlockMessage of p2p REPORTs, multicast in order
+ * after what is queued already and never dropped at a configuration
+ * change (a master waits for it).  0 or -ENOMEM.
+ */
+int glockd_cluster_multicast_report(struct glockd *gd, const uint8_t *buf, size_t len);
 /* The engine's output callback; ctx is the struct glockd. */
 void glockd_cluster_engine_output(void *ctx, const struct glock_output *out);
 

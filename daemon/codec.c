@@ -18,6 +18,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "codec.h"
+#include "p2p_codec.h"
 #include "glock_status.pb-c.h"
 #include "glock_wire.pb-c.h"
 
@@ -897,8 +898,41 @@ static void count_skipped(struct glock_codec_stats *stats, int why)
 		stats->unknown_items++;
 }
 
+/* A P2pReport: 0 (delivered or skipped), or report_fn's non-zero value. */
+static int report_from_wire(const struct dec *d, const Glockwire__GlockItem *w,
+			    glock_codec_report_fn report_fn, void *ctx,
+			    struct glock_codec_stats *stats)
+{
+	const Glockwire__P2pReport *rep = w->p2p_report;
+	struct glock_p2p_msg m;
+	int r;
+
+	if (!report_fn) {
+		count_skipped(stats, ITEM_UNKNOWN);
+		return 0;
+	}
+	r = author_check(d, rep->has_from, rep->from);
+	if (!r && (!rep->has_to || glock_p2p_msg_from_wire(rep->msg, &m) ||
+		   m.kind != GLOCK_P2P_REPORT))
+		r = ITEM_BAD;
+	if (r) {
+		count_skipped(stats, r);
+		return 0;
+	}
+	if (stats)
+		stats->items++;
+	return report_fn(ctx, rep->from, rep->to, &m);
+}
+
 int glock_codec_decode(const uint8_t *buf, size_t len, uint32_t cpg_sender,
 		       glock_codec_input_fn fn, void *ctx, struct glock_codec_stats *stats)
+{
+	return glock_codec_decode_ex(buf, len, cpg_sender, fn, NULL, ctx, stats);
+}
+
+int glock_codec_decode_ex(const uint8_t *buf, size_t len, uint32_t cpg_sender,
+			  glock_codec_input_fn fn, glock_codec_report_fn report_fn, void *ctx,
+			  struct glock_codec_stats *stats)
 {
 	Glockwire__GlockMessage *msg;
 	struct glock_input in;
@@ -936,6 +970,10 @@ int glock_codec_decode(const uint8_t *buf, size_t len, uint32_t cpg_sender,
 	d.sender = cpg_sender;
 	r = 0;
 	for (i = 0; i < msg->n_items && r == 0; i++) {
+		if (msg->items[i]->item_case == GLOCKWIRE__GLOCK_ITEM__ITEM_P2P_REPORT) {
+			r = report_from_wire(&d, msg->items[i], report_fn, ctx, stats);
+			continue;
+		}
 		r = item_from_wire(&d, msg->items[i], &in);
 		if (r > 0) {
 			count_skipped(stats, r);

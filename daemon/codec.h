@@ -22,7 +22,7 @@
 #include "engine.h"
 
 #define GLOCK_WIRE_VERSION_MAJOR 1u
-#define GLOCK_WIRE_VERSION_MINOR 0u
+#define GLOCK_WIRE_VERSION_MINOR 1u
 
 struct glock_codec_stats {
 	uint64_t messages;          /* messages decoded (any outcome) */
@@ -69,6 +69,18 @@ typedef int (*glock_codec_input_fn)(void *ctx, const struct glock_input *in);
  */
 int glock_codec_decode(const uint8_t *buf, size_t len, uint32_t cpg_sender,
 		       glock_codec_input_fn fn, void *ctx, struct glock_codec_stats *stats);
+
+/*
+ * glock_codec_decode() that also passes P2pReport items (the p2p lock
+ * path's REPORTs, DESIGN §9) to report_fn: from is the CPG sender, to the
+ * master the report is for.  report_fn NULL: they are skipped as unknown.
+ */
+struct glock_p2p_msg;
+typedef int (*glock_codec_report_fn)(void *ctx, uint32_t from, uint32_t to,
+				     const struct glock_p2p_msg *msg);
+int glock_codec_decode_ex(const uint8_t *buf, size_t len, uint32_t cpg_sender,
+			  glock_codec_input_fn fn, glock_codec_report_fn report_fn, void *ctx,
+			  struct glock_codec_stats *stats);
 
 /*
  * Exports the engine's table as the donor `donor`: SNAPSHOT_BEGIN (with the

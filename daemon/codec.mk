@@ -4,7 +4,9 @@
 noinst_LTLIBRARIES += daemon/libglockcodec.la
 daemon_libglockcodec_la_SOURCES = \
 	daemon/codec.c \
-	daemon/codec.h
+	daemon/codec.h \
+	daemon/p2p_codec.c \
+	daemon/p2p_codec.h
 daemon_libglockcodec_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon $(PROTOBUF_C_CFLAGS)
 daemon_libglockcodec_la_LIBADD = \
 	proto/libglockproto.la \

@@ -205,7 +205,7 @@ static int parse_allow_gid(struct parser *p, struct glockd_config *cfg, const ch
 enum key_id {
 	K_NODE_ID, K_CPG_GROUP, K_IPC_NAME, K_DEV_PATH, K_FENCE, K_LOG, K_LOG_LEVEL,
 	K_SEND_QUEUE_MAX, K_HOLD_MIN, K_HOLD_MAX, K_HOLD_INCR, K_HOLD_DECR,
-	K_ALLOW_UID, K_ALLOW_GID, K_LINK_PORT, K_LINK_KEY_FILE, K_LINK_QUEUE_MAX,
+	K_ALLOW_UID, K_ALLOW_GID, K_LINK_PORT, K_LINK_KEY_FILE, K_LINK_QUEUE_MAX, K_LOCK_PATH,
 };
 
 static const struct {
@@ -230,6 +230,7 @@ static const struct {
 	{ "link_port", K_LINK_PORT, false },
 	{ "link_key_file", K_LINK_KEY_FILE, false },
 	{ "link_queue_max", K_LINK_QUEUE_MAX, false },
+	{ "lock_path", K_LOCK_PATH, false },
 };
 
 static const struct {
@@ -326,6 +327,14 @@ static int parse_value(struct parser *p, struct glockd_config *cfg, enum key_id 
 		if (!r)
 			cfg->link_queue_max = (size_t)x;
 		return r;
+	case K_LOCK_PATH:
+		if (!strcmp(v, "cpg"))
+			cfg->lock_path = GLOCKD_LOCK_PATH_CPG;
+		else if (!strcmp(v, "p2p"))
+			cfg->lock_path = GLOCKD_LOCK_PATH_P2P;
+		else
+			return parse_error(p, "%s: '%s' is neither 'cpg' nor 'p2p'", key, v);
+		return 0;
 	}
 	return parse_error(p, "%s: internal error", key);
 }

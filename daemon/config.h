@@ -24,6 +24,11 @@ enum glockd_fence_kind {
 	GLOCKD_FENCE_COMMAND = 1, /* run fence_command NODEID; exit 0 confirms */
 };
 
+enum glockd_lock_path {
+	GLOCKD_LOCK_PATH_CPG = 0, /* every op in CPG agreed order (DESIGN §2-§5) */
+	GLOCKD_LOCK_PATH_P2P = 1, /* per-glock masters over node links (DESIGN §9) */
+};
+
 enum glockd_log_target {
 	GLOCKD_LOG_STDERR = 0,
 	GLOCKD_LOG_SYSLOG = 1,
@@ -49,6 +54,7 @@ struct glockd_config {
 	uint16_t link_port;                   /* default 21065 */
 	char link_key_file[GLOCKD_PATH_MAX];  /* default /etc/corosync/authkey */
 	size_t link_queue_max;                /* messages per peer, default 4096 */
+	enum glockd_lock_path lock_path;      /* default cpg */
 };
 
 void glockd_config_defaults(struct glockd_config *cfg);

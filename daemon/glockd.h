@@ -20,6 +20,7 @@ struct glockd_cluster; /* cluster.c */
 struct glockd_agent;   /* agent.c */
 struct glockd_ipc;     /* ipc.c */
 struct glockd_kdev;    /* kdev.c, /dev/glock bridge */
+struct glockd_lockpath; /* lockpath.c */
 
 struct glockd {
 	const struct glockd_config *cfg;
@@ -27,6 +28,7 @@ struct glockd {
 	uint32_t local_node;
 	struct glock_engine *engine;
 	struct glockd_cluster *cluster;
+	struct glockd_lockpath *lockpath; /* lock_path = p2p (lockpath.c) */
 	struct glockd_agent *agent;
 	struct glockd_ipc *ipc;
 	struct glockd_kdev *kdev;

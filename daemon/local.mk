@@ -12,18 +12,21 @@ daemon_glockd_SOURCES = \
 	daemon/main.c \
 	daemon/cluster.c \
 	daemon/cluster.h \
+	daemon/lockpath.c \
+	daemon/lockpath.h \
 	daemon/glockd.h \
 	daemon/log.h \
 	$(GLOCKD_CLIENT_SOURCES)
 daemon_glockd_CPPFLAGS = $(AM_CPPFLAGS) -DGLOCKD_VERSION='"$(PACKAGE_VERSION)"' \
 	-DGLOCKD_CONFIG_DEFAULT='"$(sysconfdir)/glockd.conf"'
 daemon_glockd_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(CPG_CFLAGS) $(VOTEQUORUM_CFLAGS) \
-	$(CMAP_CFLAGS) $(PROTOBUF_C_CFLAGS)
+	$(CMAP_CFLAGS) $(PROTOBUF_C_CFLAGS) $(SODIUM_CFLAGS)
 daemon_glockd_LDADD = \
 	daemon/libglockdconfig.la \
 	daemon/libglockcodec.la \
+	daemon/libglocklinks.la \
 	daemon/engine/libglockengine.la \
-	$(QB_LIBS) $(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) $(PROTOBUF_C_LIBS)
+	$(QB_LIBS) $(SODIUM_LIBS) $(CPG_LIBS) $(VOTEQUORUM_LIBS) $(CMAP_LIBS) $(PROTOBUF_C_LIBS)
 
 EXTRA_DIST += deploy/glockd.conf deploy/glockd.service \
 	deploy/glockd-metrics.service deploy/glockd-metrics.timer

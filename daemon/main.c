@@ -8,6 +8,7 @@
  *   agent.c     the node's lock agent (ipc.c: user-space clients,
  *               kdev.c: the kernel via /dev/glock)
  *   engine/     the replicated lock state machine (pure)
+ *   lockpath.c  lock_path = p2p: per-glock masters over node links
  *   codec.c     engine inputs <-> wire messages
  *   config.c    /etc/glockd.conf
  */
@@ -31,6 +32,7 @@
 #include "cluster.h"
 #include "config.h"
 #include "glockd.h"
+#include "lockpath.h"
 #include "log.h"
 
 /*
@@ -90,13 +92,14 @@ int glockd_engine_create(struct glockd *gd)
 	ec.hold_max_us = gd->cfg->hold_max_us;
 	ec.hold_incr_us = gd->cfg->hold_incr_us;
 	ec.hold_decr_us = gd->cfg->hold_decr_us;
+	ec.depart_all = glockd_lockpath_p2p(gd);
 	glock_engine_free(gd->engine);
 	gd->engine = glock_engine_new(&ec, glockd_cluster_engine_output, gd);
 	if (!gd->engine) {
 		log_err("cannot create the lock engine for node %u", gd->local_node);
 		return -ENOMEM;
 	}
-	return 0;
+	return glockd_lockpath_create(gd);
 }
 
 static uint64_t monotonic_us(void)
@@ -114,6 +117,7 @@ static void engine_tick(struct glockd *gd, uint64_t now_us)
 
 	if (!gd->engine)
 		return;
+	glockd_lockpath_tick(gd, now_us);
 	in.u.tick.now_us = now_us;
 	err = glock_engine_apply(gd->engine, &in);
 	if (err)
@@ -132,7 +136,14 @@ void glockd_hold_timer_update(struct glockd *gd)
 
 	if (gd->hold_timer_fd < 0 || !gd->engine)
 		return;
-	if (!glock_engine_next_due(gd->engine, &due)) {
+	uint64_t p2p_due = 0;
+	bool any = glock_engine_next_due(gd->engine, &due);
+
+	if (glockd_lockpath_next_due(gd, &p2p_due) && (!any || p2p_due < due)) {
+		due = p2p_due;
+		any = true;
+	}
+	if (!any) {
 		if (!gd->hold_timer_due_us)
 			return;
 		due = 0; /* disarm */
@@ -282,6 +293,7 @@ int main(int argc, char **argv)
 out_cluster:
 	glockd_cluster_stop(&gd);
 out_engine:
+	glockd_lockpath_free(&gd);
 	glock_engine_free(gd.engine);
 	gd.engine = NULL;
 out_loop:

@@ -393,7 +393,7 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 {
 	struct departed *d = departed_find(eng, node);
 
-	if (!glock__depart(&eng->tbl, node, v, n))
+	if (!glock__depart(&eng->tbl, node, v, n) && !eng->cfg.depart_all)
 		return;
 	if (!d) {
 		size_t j = eng->n_departed;

@@ -203,6 +203,12 @@ struct glock_engine_config {
 	uint64_t hold_max_us;
 	uint64_t hold_incr_us;
 	uint64_t hold_decr_us;
+	/*
+	 * Every departed node is fenced and waits for RECOVERY_DONE, even one
+	 * that held nothing here: the p2p lock path keeps its grants in the
+	 * masters' tables, which this engine does not see (DESIGN §9).
+	 */
+	bool depart_all;
 };
 
 struct glock_engine;

@@ -178,7 +178,9 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 		p->parked = v;
 		p->cap_parked = cap;
 	}
-	p->parked[p->n_parked++] = (struct p2p_parked){ .from = from, .msg = *msg };
+	p->parked[p->n_parked++] = (struct p2p_parked){
+		.from = from, .cfg_no = p->cfg_no, .msg = *msg,
+	};
 }
 
 /* Runs every parked request through the checks again, in arrival order. */
@@ -193,10 +195,10 @@ static void unpark(struct glock_p2p *p)
 	p->n_parked = 0;
 	p->cap_parked = 0;
 	for (i = 0; i < n; i++) {
-		if (p2p_is_member(p, v[i].from))
+		if (p2p_is_member(p, v[i].from) || v[i].cfg_no == p->cfg_no)
 			(void)p2p_master_receive(p, v[i].from, &v[i].msg);
 		else
-			drop(p);
+			drop(p); /* a configuration went by and the sender is not in it */
 	}
 	if (!p->parked) {
 		p->parked = v;
@@ -392,9 +394,19 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 
 int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
 {
-	struct p2p_peer *peer = p2p_peer(p, from);
+	struct p2p_peer *peer = p->configured ? p2p_peer(p, from) : NULL;
 	struct glock *gl;
 
+	if (!peer) {
+		/*
+		 * Problem scenario: B joins; B sees the change first and sends
+		 * LOCK to its master A, which has not seen it yet.  Dropped,
+		 * the request would be lost for good (no link reset follows).
+		 * Kept until A's next configuration says whether B is in.
+		 */
+		park(p, from, msg);
+		return 0;
+	}
 	if (msg->kind == GLOCK_P2P_REPORT) {
 		bool newer = msg->gen > peer->gen_seen;
 		int err = 0;

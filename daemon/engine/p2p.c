@@ -322,7 +322,7 @@ static int dispatch_msg(struct glock_p2p *p, uint32_t from, const struct glock_p
 {
 	if (!msg_valid(m))
 		return -EBADMSG;
-	if (!p->configured || !p2p_is_member(p, from))
+	if (from == GLOCK_NODEID_NONE)
 		return -EPROTO;
 	switch (m->kind) {
 	case GLOCK_P2P_LOCK:
@@ -332,6 +332,8 @@ static int dispatch_msg(struct glock_p2p *p, uint32_t from, const struct glock_p
 	case GLOCK_P2P_REPORT:
 		return p2p_master_receive(p, from, m);
 	default:
+		if (!p->configured || !p2p_is_member(p, from))
+			return -EPROTO; /* only a current master answers */
 		return p2p_rq_receive(p, from, m);
 	}
 }

@@ -42,6 +42,7 @@ struct p2p_config_rec {
 /* A request a master cannot take yet (see master.c for when it can). */
 struct p2p_parked {
 	uint32_t from;
+	uint64_t cfg_no; /* configuration it arrived in */
 	struct glock_p2p_msg msg;
 };
 

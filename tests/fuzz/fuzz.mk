@@ -13,6 +13,7 @@ EXTRA_DIST += \
 fuzz_wire_sources = \
 	$(top_srcdir)/tests/fuzz/fuzz_wire.c \
 	$(top_srcdir)/daemon/codec.c \
+	$(top_srcdir)/daemon/p2p_codec.c \
 	$(top_srcdir)/daemon/engine/engine.c \
 	$(top_srcdir)/daemon/engine/hold.c \
 	$(top_srcdir)/daemon/engine/table.c \
@@ -20,6 +21,7 @@ fuzz_wire_sources = \
 	proto/glock_status.pb-c.c
 fuzz_wire_headers = \
 	$(top_srcdir)/daemon/codec.h \
+	$(top_srcdir)/daemon/p2p_codec.h \
 	$(top_srcdir)/daemon/engine/engine.h \
 	$(top_srcdir)/daemon/engine/hold.h \
 	$(top_srcdir)/daemon/engine/table.h \
@@ -41,7 +43,7 @@ fuzz-corpus: $(fuzz_wire_sources) $(fuzz_wire_headers) $(top_srcdir)/tests/fuzz/
 	$(AM_V_GEN)$(MKDIR_P) tests/fuzz && \
 		$(CC) -std=gnu11 $(fuzz_cppflags) -o tests/fuzz/gen-corpus \
 		$(top_srcdir)/tests/fuzz/gen_corpus.c $(top_srcdir)/daemon/codec.c \
-		$(top_srcdir)/daemon/engine/engine.c $(top_srcdir)/daemon/engine/hold.c \
+		$(top_srcdir)/daemon/p2p_codec.c $(top_srcdir)/daemon/engine/engine.c $(top_srcdir)/daemon/engine/hold.c \
 		$(top_srcdir)/daemon/engine/table.c proto/glock_wire.pb-c.c \
 		proto/glock_status.pb-c.c $(PROTOBUF_C_LIBS) && \
 		rm -f $(top_srcdir)/tests/fuzz/corpus/* && \

@@ -256,6 +256,9 @@ static void test_bad_link_settings_are_refused(void **state)
 	assert_refused("link_key_file =\n", 1, "not an absolute path");
 	assert_refused("link_queue_max = 0\n", 1, "out of range");
 	assert_refused("link_queue_max = 1000001\n", 1, "out of range");
+	assert_refused("lock_path = tcp\n", 1, "neither 'cpg' nor 'p2p'");
+	assert_refused("lock_path = P2P\n", 1, "neither 'cpg' nor 'p2p'");
+	assert_refused("lock_path = cpg\nlock_path = p2p\n", 2, "given more than once");
 }
 
 /* ---- valid input ---- */
@@ -282,6 +285,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.link_port, 21065);
 	assert_string_equal(cfg.link_key_file, "/etc/corosync/authkey");
 	assert_int_equal(cfg.link_queue_max, 4096);
+	assert_int_equal(cfg.lock_path, GLOCKD_LOCK_PATH_CPG);
 }
 
 static void test_link_settings(void **state)
@@ -296,6 +300,10 @@ static void test_link_settings(void **state)
 	assert_int_equal(cfg.link_queue_max, 1000000);
 	assert_int_equal(load_text(&cfg, "link_port = 65535\n"), 0);
 	assert_int_equal(cfg.link_port, 65535);
+	assert_int_equal(load_text(&cfg, "lock_path = p2p\n"), 0);
+	assert_int_equal(cfg.lock_path, GLOCKD_LOCK_PATH_P2P);
+	assert_int_equal(load_text(&cfg, "lock_path = cpg\n"), 0);
+	assert_int_equal(cfg.lock_path, GLOCKD_LOCK_PATH_CPG);
 }
 
 static void test_empty_file_and_comments_keep_defaults(void **state)
