@@ -328,6 +328,8 @@ static int cmd_dump(const char *lockspace)
 
 			printf("G: ls:%s n:%u/%" PRIx64, d->name->lockspace, d->name->type,
 			       d->name->number);
+			if (d->has_master)
+				printf(" m:%u", d->master);
 			if (d->has_cached_mode)
 				printf(" here:%s%s%s", mode_str(d->cached_mode),
 				       d->request_pending ? " req" : "",

@@ -41,6 +41,7 @@
 #include "glock_ipc.pb-c.h"
 #include "glockd.h"
 #include "kdev.h" /* kdev: the kernel client (/dev/glock) */
+#include "lockpath.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -761,6 +762,7 @@ static int local_to_pb(void *ctx, const struct glock__agent_glock_info *info)
 
 struct page_ctx {
 	struct glockd *gd;
+	bool p2p; /* records say their master */
 	const char *lockspace; /* filter, or NULL */
 	uint64_t start, index;
 	size_t budget, used;
@@ -798,6 +800,10 @@ static int dump_one(void *ctx, const struct glock_record *rec)
 	r->n_waiters = rec->n_waiters;
 	if (glock__agent_lookup(pc->gd->agent->core, &rec->name, local_to_pb, r) == -ENOMEM)
 		goto nomem_r;
+	if (pc->p2p) {
+		r->has_master = true;
+		r->master = glockd_lockpath_master_of(pc->gd, &rec->name);
+	}
 	sz = glock_ipc_dump_record__get_packed_size(r) + 8;
 	if (pc->n && pc->used + sz > pc->budget) {
 		dump_record_free(r);
@@ -823,6 +829,22 @@ nomem:
 	return 1;
 }
 
+/*
+ * p2p: after the mastered glocks, the ones this node's agent knows and
+ * another node masters, with no holders (the master has those).
+ */
+static int dump_not_mastered(void *ctx, const struct glock__agent_glock_info *info)
+{
+	struct page_ctx *pc = ctx;
+	struct glock_record rec;
+
+	if (glockd_lockpath_master_of(pc->gd, info->name) == pc->gd->local_node)
+		return 0;
+	memset(&rec, 0, sizeof(rec));
+	rec.name = *info->name;
+	return dump_one(pc, &rec);
+}
+
 static size_t page_budget(qb_ipcs_connection_t *conn)
 {
 	int32_t sz = qb_ipcs_connection_get_buffer_size(conn);
@@ -845,8 +867,13 @@ static int do_dump(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t l
 	pc.start = m->start;
 	pc.lockspace = m->lockspace;
 	pc.budget = page_budget(cl->conn);
-	if (cl->gd->engine)
+	pc.p2p = glockd_lockpath_p2p(cl->gd);
+	if (pc.p2p) {
+		if (!glockd_lockpath_export(cl->gd, dump_one, &pc) && !pc.more && !pc.err)
+			(void)glock__agent_foreach(cl->gd->agent->core, dump_not_mastered, &pc);
+	} else if (cl->gd->engine) {
 		(void)glock_engine_export(cl->gd->engine, dump_one, &pc);
+	}
 	r.status = status_of(pc.err, 0);
 	if (!pc.err) {
 		r.n_records = pc.n;

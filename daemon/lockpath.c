@@ -16,6 +16,7 @@
 
 #include <corosync/cmap.h>
 #include <qb/qbloop.h>
+#include <qb/qbutil.h>
 
 #include "cluster.h"
 #include "config.h"
@@ -152,6 +153,27 @@ static void defer_error(struct glockd_lockpath *lp, const struct glock_op *op, i
 
 /* ---- what the p2p asks for ---- */
 
+static const char *p2p_kind_str(enum glock_p2p_msg_kind k)
+{
+	static const char *const names[] = {
+		[GLOCK_P2P_LOCK] = "LOCK",       [GLOCK_P2P_CONVERT] = "CONVERT",
+		[GLOCK_P2P_RELEASE] = "RELEASE", [GLOCK_P2P_CANCEL] = "CANCEL",
+		[GLOCK_P2P_REPORT] = "REPORT",   [GLOCK_P2P_GRANT] = "GRANT",
+		[GLOCK_P2P_DENY] = "DENY",       [GLOCK_P2P_DEMOTE] = "DEMOTE",
+		[GLOCK_P2P_RELEASED] = "RELEASED",
+	};
+
+	return (unsigned int)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
+}
+
+/* Debug level: into the blackbox, so `glockctl dump --log` has the traffic. */
+static void log_msg(const char *dir, uint32_t node, const struct glock_p2p_msg *m)
+{
+	log_glock(LOG_DEBUG, &m->name, "%s node %u: %s req %llu mode %d gen %llu", dir, node,
+		  p2p_kind_str(m->kind), (unsigned long long)m->req_id, (int)m->mode,
+		  (unsigned long long)m->gen);
+}
+
 static struct out_batch *batch_for(struct glockd_lockpath *lp, uint32_t node)
 {
 	size_t i;
@@ -213,12 +235,18 @@ static void p2p_output(void *ctx, const struct glock_p2p_output *out)
 
 	switch (out->kind) {
 	case GLOCK_P2P_OUT_LOCAL:
+		if (out->local->name)
+			log_glock(LOG_DEBUG, out->local->name, "local answer %d req %llu mode %d",
+				  (int)out->local->kind, (unsigned long long)out->local->req_id,
+				  (int)out->local->mode);
 		defer_output(lp, out->local);
 		break;
 	case GLOCK_P2P_OUT_SEND:
+		log_msg("to", out->node, out->msg);
 		queue_send(lp, out->node, out->msg);
 		break;
 	case GLOCK_P2P_OUT_MULTICAST:
+		log_msg("cpg to", out->node, out->msg);
 		queue_report(lp, out->node, out->msg);
 		break;
 	case GLOCK_P2P_OUT_LINK_RESET:
@@ -332,7 +360,15 @@ static int lp_apply(struct glockd_lockpath *lp, const struct glock_p2p_input *in
 		if (i == lp->n_resets)
 			link_reset(lp, node);
 	}
+	/* A grant or a demote may have moved the next delayed demote. */
+	glockd_hold_timer_update(lp->gd);
 	return r;
+}
+
+/* The p2p's clock, as main.c's tick: CLOCK_MONOTONIC in microseconds. */
+static void lp_clock(struct glockd_lockpath *lp)
+{
+	glockd_lockpath_tick(lp->gd, qb_util_nano_current_get() / 1000u);
 }
 
 /* ---- links ---- */
@@ -370,6 +406,7 @@ static int link_msg(void *ctx, const struct glock_p2p_msg *msg)
 
 	in.u.msg.from = rx->from;
 	in.u.msg.msg = msg;
+	log_msg("from", rx->from, msg);
 	r = lp_apply(rx->lp, &in);
 	if (r == -EBADMSG || r == -EPROTO) {
 		rx->lp->refused_msgs++;
@@ -388,6 +425,7 @@ static void link_receive(void *data, uint32_t nodeid, const void *payload, size_
 
 	if (!lp->p2p)
 		return;
+	lp_clock(lp); /* hold times count from now */
 	r = glock_p2p_codec_decode_link(payload, len, nodeid, link_msg, &rx, &lp->bad_msgs);
 	if (r) {
 		lp->bad_payloads++;
@@ -521,7 +559,10 @@ int glockd_lockpath_submit(struct glockd *gd, const struct glock_op *op)
 
 	if (!lp || !lp->p2p)
 		return -ENOTCONN;
+	lp_clock(lp); /* a local grant's hold time counts from now */
 	in.u.op = *op;
+	log_glock(LOG_DEBUG, &op->name, "local op %d req %llu mode %d", (int)op->kind,
+		  (unsigned long long)op->req_id, (int)op->mode);
 	r = lp_apply(lp, &in);
 	if (r == -EAGAIN)
 		return -ENOTCONN; /* no configuration yet: SYNCED asks again */
@@ -654,4 +695,18 @@ void glockd_lockpath_stats(struct glockd *gd, struct glock_p2p_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (lp && lp->p2p)
 		glock_p2p_stats(lp->p2p, out);
+}
+
+int glockd_lockpath_export(struct glockd *gd, glock_record_fn fn, void *ctx)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+
+	return lp && lp->p2p ? glock_p2p_export_mastered(lp->p2p, fn, ctx) : 0;
+}
+
+uint32_t glockd_lockpath_master_of(struct glockd *gd, const struct glock_name *name)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+
+	return lp && lp->p2p ? glock_p2p_master_of(lp->p2p, name) : GLOCK_NODEID_NONE;
 }

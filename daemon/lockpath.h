@@ -43,4 +43,8 @@ bool glockd_lockpath_next_due(struct glockd *gd, uint64_t *due_us);
 
 void glockd_lockpath_stats(struct glockd *gd, struct glock_p2p_stats *out);
 
+/* ipc.c's dump: the glocks this node masters, and who masters a name. */
+int glockd_lockpath_export(struct glockd *gd, glock_record_fn fn, void *ctx);
+uint32_t glockd_lockpath_master_of(struct glockd *gd, const struct glock_name *name);
+
 #endif /* GLOCKD_LOCKPATH_H */

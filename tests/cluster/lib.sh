@@ -142,16 +142,34 @@ try_refused() {
 # dump_ls NODE LS: `glockctl dump` of one lockspace.
 dump_ls() { ctl "$1" dump --lockspace "$2"; }
 
+# lock_path = p2p (GLOCK_LOCK_PATH): a glock's holders, expired grants and
+# waiters live only on its master; every dump names the master (" m:N").
+lock_path_p2p() { [[ ${GLOCK_LOCK_PATH:-cpg} == p2p ]]; }
+
 # table NODE LS: the replicated part of the dump (this node's agent state,
 # "here:..." and the H: lines, removed) -- equal on every synced node.
+# p2p: the "glock master" pairs this node's dump names, sorted.
 table() {
+	if lock_path_p2p; then
+		dump_ls "$1" "$2" | awk '/^G: / { m = "?"; for (i = 4; i <= NF; i++)
+			if ($i ~ /^m:/) m = $i; print $3, m }' | sort
+		return "${PIPESTATUS[0]}"
+	fi
 	dump_ls "$1" "$2" | sed -e '/^ H: /d' -e 's/ here:.* lvb:/ lvb:/'
 }
 
 # tables_equal LS NODE...: every node's table of LS is the same.
+# p2p: every node that knows a glock names the same master for it.
 tables_equal() {
 	local ls=$1 first n t
 	shift
+	if lock_path_p2p; then
+		for n in "$@"; do
+			table "$n" "$ls" || return 1
+		done | sort -u | awk '{ if (($1 in m) && m[$1] != $2) bad = 1; m[$1] = $2 }
+			END { exit bad }'
+		return
+	fi
 	first=$(table "$1" "$ls") || return 1
 	for n in "${@:2}"; do
 		t=$(table "$n" "$ls") || return 1
@@ -159,11 +177,35 @@ tables_equal() {
 	done
 }
 
-# glock_block NODE LS NUMBER: the dump block of glock 2/NUMBER (hex).
-glock_block() {
+# own_block NODE LS NUMBER: glock 2/NUMBER's block in NODE's own dump.
+own_block() {
 	dump_ls "$1" "$2" | awk -v want="n:2/$(printf '%x' "$3")" '
 		/^G: / { on = ($3 == want) }
 		on'
+}
+
+# glock_block NODE LS NUMBER: the dump block of glock 2/NUMBER (hex).
+# p2p: NODE's header and H: lines, with the N:, X: and W: lines of the
+# glock's master (the node whose own dump says it masters it).
+glock_block() {
+	local own mine n blk
+	if ! lock_path_p2p; then
+		own_block "$@"
+		return
+	fi
+	own=$(own_block "$@")
+	for n in $(seq 1 "$NODES"); do
+		blk=$(own_block "$n" "$2" "$3" 2>/dev/null) || continue
+		if head -n 1 <<< "$blk" | grep -Eq " m:$n( |\$)"; then
+			mine=$blk
+			break
+		fi
+	done
+	[[ -n $own || -n $mine ]] || return 0
+	if [[ -n $own ]]; then head -n 1 <<< "$own"; else head -n 1 <<< "$mine"; fi
+	[[ -n $mine ]] && grep -E '^ [NXW]: ' <<< "$mine"
+	[[ -n $own ]] && grep -E '^ H: ' <<< "$own"
+	return 0
 }
 
 # dump_has NODE LS NUMBER REGEX: glock 2/NUMBER's block matches REGEX.
