@@ -16,9 +16,15 @@
  *
  *   uncached   acquire EX of a lock no node has held (a new number each
  *              iteration), then release (it stays cached on this node).
- *              glockd: one ordered CPG delivery.  DLM: the directory
- *              lookup (a round trip unless this node is the directory
- *              node) and the grant by the new master, this node.
+ *              glockd: one ordered CPG delivery (lock_path = cpg), or
+ *              the master's answer (p2p: a round trip unless this node
+ *              masters it).  DLM: the directory lookup (a round trip
+ *              unless this node is the directory node) and the grant by
+ *              the new master, this node.
+ *   uncached-local, uncached-remote  (glockd with lock_path = p2p) the
+ *              same on glocks this node masters (no network) or another
+ *              node masters (one round trip), picked by the master
+ *              function glockd uses (ctl_master.c) over its members.
  *   cached     re-acquire + release of a lock this node holds EX, idle.
  *              glockd: one IPC round trip to the agent, no network.  DLM:
  *              no call at all (the cache is in the process, as gfs2's is
@@ -88,6 +94,7 @@
 
 #include "bench_backend.h"
 #include "glock.h"
+#include "glockctl.h"
 
 int glock__bench_main(int argc, char **argv);
 
@@ -118,6 +125,8 @@ enum {
 	T_PINGPONG = 1u << 3,
 	T_SHALL = 1u << 4,
 	T_TPUT = 1u << 5,
+	T_UNC_LOCAL = 1u << 6,
+	T_UNC_REMOTE = 1u << 7,
 	T_PEER = T_HANDOFF | T_PINGPONG,
 	T_DEFAULT = T_UNCACHED | T_CACHED | T_HANDOFF | T_PINGPONG | T_TPUT,
 };
@@ -156,7 +165,18 @@ struct b_result {
 	int err;
 };
 
-enum { R_UNCACHED, R_CACHED, R_HANDOFF, R_SHARED, R_PINGPONG, R_SHALL, R_TPUT, R_MAX };
+enum {
+	R_UNCACHED,
+	R_UNC_LOCAL,
+	R_UNC_REMOTE,
+	R_CACHED,
+	R_HANDOFF,
+	R_SHARED,
+	R_PINGPONG,
+	R_SHALL,
+	R_TPUT,
+	R_MAX
+};
 
 static uint64_t now_ns(void)
 {
@@ -248,8 +268,18 @@ static uint64_t fresh_base(void)
  * Acquire (timed) + release of glock type/base+i for warmup + iterations
  * values of i; only the last `iterations` are kept.
  */
+static void bench_acquire_nums(struct bench_ls *ls, const struct b_opts *o, struct b_result *r,
+			       uint32_t type, uint64_t base, int mode, bool same, const uint64_t *nums);
+
 static void bench_acquire(struct bench_ls *ls, const struct b_opts *o, struct b_result *r,
 			  uint32_t type, uint64_t base, int mode, bool same)
+{
+	bench_acquire_nums(ls, o, r, type, base, mode, same, NULL);
+}
+
+/* As bench_acquire, of glocks nums[i] when nums is not NULL. */
+static void bench_acquire_nums(struct bench_ls *ls, const struct b_opts *o, struct b_result *r,
+			       uint32_t type, uint64_t base, int mode, bool same, const uint64_t *nums)
 {
 	uint64_t *v = calloc(o->iterations, sizeof(*v)), t0, dt;
 	struct bench_lock *h;
@@ -262,7 +292,8 @@ static void bench_acquire(struct bench_ls *ls, const struct b_opts *o, struct b_
 	}
 	for (i = 0; i < o->warmup + o->iterations; i++) {
 		t0 = now_ns();
-		r->err = o->be->lock(ls, type, same ? base : base + i, mode, B_LOCK_TMO_MS, &h);
+		r->err = o->be->lock(ls, type, nums ? nums[i] : same ? base : base + i, mode,
+				     B_LOCK_TMO_MS, &h);
 		dt = now_ns() - t0;
 		if (r->err)
 			break;
@@ -280,6 +311,54 @@ static void bench_uncached(struct bench_ls *ls, const struct b_opts *o, struct b
 {
 	r->name = "uncached acquire";
 	bench_acquire(ls, o, r, B_UNCACHED_TYPE, fresh_base(), GLOCK_EX, false);
+}
+
+/*
+ * lock_path = p2p: uncached acquires of glocks this node masters (no
+ * network at all) or that another node masters (one round trip), picked
+ * with the master function glockd uses over the members it names.
+ */
+static void bench_uncached_by_master(struct bench_ls *ls, const struct b_opts *o,
+				     struct b_result *r, bool local)
+{
+	GlockIpcStatusReply *st = NULL;
+	struct glock_ls *admin = NULL;
+	size_t need = (size_t)o->warmup + o->iterations, k = 0;
+	uint64_t *nums = NULL, num;
+
+	r->name = local ? "uncached, local master" : "uncached, remote master";
+	if (o->be != &glock__bench_glockd) {
+		r->err = -EOPNOTSUPP; /* the DLM's masters are its own business */
+		return;
+	}
+	r->err = glock__ctl_admin_open(&admin);
+	if (r->err)
+		return;
+	st = glock__ctl_status(admin);
+	glock_close(admin);
+	if (!st) {
+		r->err = -ENOTCONN;
+		return;
+	}
+	if (!st->p2p || (!local && st->n_members < 2)) {
+		fprintf(stderr, "glockctl bench: %s needs lock_path = p2p%s\n", r->name,
+			local ? "" : " and another member");
+		r->err = -EOPNOTSUPP;
+		goto out;
+	}
+	nums = calloc(need, sizeof(*nums));
+	if (!nums) {
+		r->err = -ENOMEM;
+		goto out;
+	}
+	for (num = fresh_base(); k < need; num++)
+		if ((glock__ctl_master_of(o->ls, B_UNCACHED_TYPE, num, st->members, st->n_members) ==
+		     st->local_node) == local)
+			nums[k++] = num;
+	bench_acquire_nums(ls, o, r, B_UNCACHED_TYPE, 0, GLOCK_EX, false, nums);
+out:
+	free(nums);
+	glock_ipc_status_reply__free_unpacked(st, NULL);
 }
 
 static void bench_cached(struct bench_ls *ls, const struct b_opts *o, struct b_result *r)
@@ -681,16 +760,16 @@ static void print_results(const struct b_opts *o, const struct b_result *r, size
 		printf("]}\n");
 		return;
 	}
-	printf("%-20s %8s %10s %10s %10s %10s %10s\n", "test", "n", "p50 us", "p99 us", "min us",
+	printf("%-24s %8s %10s %10s %10s %10s %10s\n", "test", "n", "p50 us", "p99 us", "min us",
 	       "max us", "ops/s");
 	for (i = 0; i < n; i++) {
 		if (!r[i].name)
 			continue;
 		if (r[i].ops)
-			printf("%-20s %8zu %10s %10s %10s %10s %10.0f", r[i].name, r[i].n, "-", "-",
+			printf("%-24s %8zu %10s %10s %10s %10s %10.0f", r[i].name, r[i].n, "-", "-",
 			       "-", "-", r[i].ops);
 		else
-			printf("%-20s %8zu %10.1f %10.1f %10.1f %10.1f %10s", r[i].name, r[i].n,
+			printf("%-24s %8zu %10.1f %10.1f %10.1f %10.1f %10s", r[i].name, r[i].n,
 			       r[i].p50, r[i].p99, r[i].min, r[i].max, "-");
 		if (r[i].err)
 			printf("  (stopped: %s)", strerror(-r[i].err));
@@ -706,11 +785,14 @@ static void bench_usage(FILE *f)
 		"                      [--seconds S] [--lockspace LS] [--no-peer] [--batch B]\n"
 		"                      [--settle-ms MS] [--pp-seconds S] [--base N] [--members N]\n"
 		"       glockctl bench --role pingpong-peer [--backend B] [--lockspace LS]\n"
-		"LIST: uncached,cached,handoff,pingpong,shared-all,throughput (default all but\n"
-		"shared-all; handoff also measures shared SH; handoff and pingpong need a peer\n"
-		"on another node).  The tests mean the same on both backends:\n"
+		"LIST: uncached,uncached-local,uncached-remote,cached,handoff,pingpong,\n"
+		"shared-all,throughput (default all but uncached-* and shared-all; handoff\n"
+		"also measures shared SH; handoff and pingpong need a peer on another node).\n"
+		"The tests mean the same on both backends:\n"
 		"  uncached    EX on a lock no node held: glockd one ordered delivery, DLM the\n"
 		"              directory lookup and the grant\n"
+		"  uncached-local, uncached-remote  (glockd, lock_path = p2p) uncached on\n"
+		"              glocks this node masters (no network) or another node does\n"
 		"  cached      EX again on a lock this node holds cached: glockd an IPC round\n"
 		"              trip, DLM none (the holder cache is in the process, as gfs2's)\n"
 		"  handoff     EX on a lock the peer holds EX, idle: request, demote (DLM: a\n"
@@ -733,6 +815,7 @@ static int parse_tests(const char *arg, unsigned *ret)
 	} names[] = {
 		{ "uncached", T_UNCACHED }, { "cached", T_CACHED },	  { "handoff", T_HANDOFF },
 		{ "pingpong", T_PINGPONG }, { "shared-all", T_SHALL }, { "throughput", T_TPUT },
+		{ "uncached-local", T_UNC_LOCAL }, { "uncached-remote", T_UNC_REMOTE },
 	};
 	char buf[256], *tok, *save = NULL;
 	unsigned t = 0;
@@ -874,6 +957,10 @@ int glock__bench_main(int argc, char **argv)
 	}
 	if (o.tests & T_UNCACHED)
 		bench_uncached(ls, &o, &res[R_UNCACHED]);
+	if (o.tests & T_UNC_LOCAL)
+		bench_uncached_by_master(ls, &o, &res[R_UNC_LOCAL], true);
+	if (o.tests & T_UNC_REMOTE)
+		bench_uncached_by_master(ls, &o, &res[R_UNC_REMOTE], false);
 	if (o.tests & T_CACHED)
 		bench_cached(ls, &o, &res[R_CACHED]);
 	if (o.tests & T_HANDOFF)

@@ -51,8 +51,9 @@ daemon/lib/libglock.pc: $(top_srcdir)/daemon/lib/libglock.pc.in Makefile
 bin_PROGRAMS += daemon/glockctl
 daemon_glockctl_SOURCES = daemon/glockctl.c daemon/glockctl.h daemon/ctl_metrics.c \
 	daemon/ctl_top.c \
-	daemon/bench.c daemon/bench_backend.h daemon/bench_glockd.c
-daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
+	daemon/bench.c daemon/bench_backend.h daemon/bench_glockd.c \
+	daemon/ctl_master.c daemon/engine/rendezvous.c
+daemon_glockctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib -I$(top_srcdir)/daemon/engine
 daemon_glockctl_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread
 daemon_glockctl_LDADD = daemon/lib/libglockclient.la $(QB_LIBS) $(PROTOBUF_C_LIBS) -lpthread -lm
 if HAVE_LIBDLM

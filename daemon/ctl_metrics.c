@@ -113,6 +113,68 @@ static void lockspaces(FILE *f, const GlockIpcStatusReply *r)
 	}
 }
 
+/* The link counters, one accessor each, for link_family(). */
+#define LINK_FIELD(field)                                        \
+	static uint64_t link_##field(const GlockIpcLink *l)      \
+	{                                                        \
+		return (uint64_t)l->field;                       \
+	}
+LINK_FIELD(up)
+LINK_FIELD(sent)
+LINK_FIELD(received)
+LINK_FIELD(dropped)
+LINK_FIELD(lost)
+LINK_FIELD(refused)
+LINK_FIELD(reconnects)
+LINK_FIELD(queued)
+
+/* One family of per-peer link series: name{peer="N"}. */
+static void link_family(FILE *f, const GlockIpcStatusReply *r, const char *name, const char *type,
+			const char *help, uint64_t (*value)(const GlockIpcLink *))
+{
+	size_t i;
+
+	family(f, name, type, help);
+	for (i = 0; i < r->n_links; i++)
+		fprintf(f, "%s{peer=\"%u\"} %" PRIu64 "\n", name, r->links[i]->node,
+			value(r->links[i]));
+}
+
+/* lock_path = p2p: the node links and the per-glock masters. */
+static void p2p_metrics(FILE *f, const GlockIpcStatusReply *r)
+{
+	link_family(f, r, "glockd_link_up", "gauge", "1 while the node link to the peer is up.",
+		    link_up);
+	link_family(f, r, "glockd_link_messages_sent_total", "counter",
+		    "Messages written to the node link.", link_sent);
+	link_family(f, r, "glockd_link_messages_received_total", "counter",
+		    "Messages authenticated and delivered from the node link.", link_received);
+	link_family(f, r, "glockd_link_dropped_frames_total", "counter",
+		    "Frames or handshakes refused: forged, replayed, foreign key, bad length.",
+		    link_dropped);
+	link_family(f, r, "glockd_link_lost_messages_total", "counter",
+		    "Queued messages discarded when the connection broke.", link_lost);
+	link_family(f, r, "glockd_link_refused_sends_total", "counter",
+		    "Sends refused: queue full or link down.", link_refused);
+	link_family(f, r, "glockd_link_reconnects_total", "counter",
+		    "Connections authenticated after the first.", link_reconnects);
+	link_family(f, r, "glockd_link_queue_length", "gauge", "Messages queued for the peer.",
+		    link_queued);
+	one(f, "glockd_link_unknown_connections_total", "counter",
+	    "Connections refused before they named a known peer.", r->links_unknown);
+	one(f, "glockd_p2p_recovering_glocks", "gauge",
+	    "Glocks this node masters that are being rebuilt from reports.", r->p2p_recovering);
+	one(f, "glockd_p2p_parked_requests", "gauge",
+	    "Requests waiting for a report, a configuration or recovery.", r->p2p_parked);
+	one(f, "glockd_p2p_stale_dropped_total", "counter",
+	    "Answers or requests dropped as stale (old master, old generation).",
+	    r->p2p_stale_dropped);
+	one(f, "glockd_p2p_bad_payloads_total", "counter", "Link payloads that did not decode.",
+	    r->p2p_bad_payloads);
+	one(f, "glockd_p2p_refused_messages_total", "counter",
+	    "Lock messages that made no sense from their sender.", r->p2p_refused_msgs);
+}
+
 static void write_metrics(FILE *f, const GlockIpcStatusReply *r)
 {
 	size_t i, unfenced = 0;
@@ -132,8 +194,8 @@ static void write_metrics(FILE *f, const GlockIpcStatusReply *r)
 	    r->n_departed);
 	one(f, "glockd_departed_unfenced_nodes", "gauge",
 	    "Departed nodes holding expired grants, not fenced yet.", unfenced);
-	one(f, "glockd_cluster_glocks", "gauge", "Glocks in the replicated cluster table.",
-	    r->glocks);
+	one(f, "glockd_cluster_glocks", "gauge",
+	    "Glocks in the replicated cluster table (lock_path = p2p: mastered here).", r->glocks);
 	one(f, "glockd_agent_glocks", "gauge", "Glocks this node's agent knows (held, cached, wanted).",
 	    r->agent_glocks);
 	one(f, "glockd_cached_idle_glocks", "gauge",
@@ -169,6 +231,8 @@ static void write_metrics(FILE *f, const GlockIpcStatusReply *r)
 	    r->ipc_bad_requests);
 	one(f, "glockd_kernel_bad_requests_total", "counter", "Malformed /dev/glock requests.",
 	    r->kernel_bad_requests);
+	if (r->p2p)
+		p2p_metrics(f, r);
 }
 
 static void write_down(FILE *f)

@@ -219,6 +219,22 @@ static int cmd_status(bool members_only)
 		printf("cpg: %" PRIu64 " msgs sent, %" PRIu64 " received, %" PRIu64
 		       " queued, %" PRIu64 " try-again, %" PRIu64 " bad\n",
 		       r->msgs_sent, r->msgs_received, r->queue_len, r->try_again, r->bad_msgs);
+		if (r->p2p) {
+			printf("lock path: p2p, %" PRIu64 " glocks mastered here (%" PRIu64
+			       " recovering), %" PRIu64 " requests parked, %" PRIu64
+			       " stale dropped, %" PRIu64 " bad payloads, %" PRIu64 " refused\n",
+			       r->glocks, r->p2p_recovering, r->p2p_parked, r->p2p_stale_dropped,
+			       r->p2p_bad_payloads, r->p2p_refused_msgs);
+			for (i = 0; i < r->n_links; i++) {
+				const GlockIpcLink *l = r->links[i];
+
+				printf("link node %u: %s, %" PRIu64 " sent, %" PRIu64 " received, %" PRIu64
+				       " queued, %" PRIu64 " dropped, %" PRIu64 " lost, %" PRIu64
+				       " reconnects\n",
+				       l->node, l->up ? "up" : "DOWN", l->sent, l->received, l->queued,
+				       l->dropped, l->lost, l->reconnects);
+			}
+		}
 	}
 	glock_ipc_status_reply__free_unpacked(r, NULL);
 	return 0;

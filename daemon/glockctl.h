@@ -7,6 +7,7 @@
 #ifndef GLOCKCTL_H
 #define GLOCKCTL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "glock.h"
@@ -25,6 +26,9 @@ GlockIpcStatsReply *glock__ctl_stats_page(struct glock_ls *ls, const char *locks
 GlockIpcDumpReply *glock__ctl_dump_page(struct glock_ls *ls, const char *lockspace,
 					uint64_t start, int *ret_err);
 const char *glock__ctl_mode_str(uint32_t mode);
+/* lock_path = p2p: the master of lockspace/type/number among members (ctl_master.c). */
+uint32_t glock__ctl_master_of(const char *lockspace, uint32_t type, uint64_t number,
+			      const uint32_t *members, size_t n);
 
 /* ctl_metrics.c, ctl_top.c: argv[0] is the command's name. */
 int glock__ctl_metrics_main(int argc, char **argv);

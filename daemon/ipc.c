@@ -548,6 +548,12 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	const struct glock__metrics *metrics;
 	GlockIpcRequestSeries series[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
 	GlockIpcRequestSeries *pseries[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
+	GlockIpcLink link[GLOCK_LINK_PEERS_MAX], *plink[GLOCK_LINK_PEERS_MAX];
+	struct glock_link_counters lcnt[GLOCK_LINK_PEERS_MAX];
+	uint32_t lnode[GLOCK_LINK_PEERS_MAX];
+	struct glockd_lockpath_counters lpc;
+	struct glock_p2p_stats ps;
+	bool p2p = glockd_lockpath_p2p(gd);
 	size_t i;
 	int ret;
 
@@ -579,12 +585,18 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	}
 	r.n_departed = st.n_departed;
 	r.departed = pdep;
-	r.glocks = gd->engine ? glock_engine_glock_count(gd->engine) : 0;
+	glockd_lockpath_stats(gd, &ps);
+	if (p2p)
+		r.glocks = ps.mastered;
+	else
+		r.glocks = gd->engine ? glock_engine_glock_count(gd->engine) : 0;
 	r.agent_glocks = ac.glocks;
 	r.local_holders = ac.holders;
 	r.local_waiters = ac.waiters;
 	r.clients = ac.clients;
-	if (gd->engine)
+	if (p2p)
+		(void)glockd_lockpath_export(gd, ls_count_engine, &lc);
+	else if (gd->engine)
 		(void)glock_engine_export(gd->engine, ls_count_engine, &lc);
 	(void)glock__agent_foreach(gd->agent->core, ls_count_agent, &lc);
 	r.n_lockspaces = lc.n;
@@ -614,6 +626,34 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	r.latency_bounds_us = (uint64_t *)glock__metrics_bounds_us;
 	r.n_requests = fill_series(metrics, series, pseries);
 	r.requests = pseries;
+	r.has_p2p = true;
+	r.p2p = p2p;
+	if (p2p) {
+		glockd_lockpath_counters(gd, &lpc);
+		r.has_p2p_recovering = r.has_p2p_parked = r.has_p2p_stale_dropped = true;
+		r.has_p2p_bad_payloads = r.has_p2p_refused_msgs = r.has_links_unknown = true;
+		r.p2p_recovering = ps.recovering;
+		r.p2p_parked = ps.parked;
+		r.p2p_stale_dropped = ps.dropped;
+		r.p2p_bad_payloads = lpc.bad_payloads;
+		r.p2p_refused_msgs = lpc.refused_msgs;
+		r.links_unknown = lpc.links_unknown;
+		r.n_links = glockd_lockpath_links(gd, lnode, lcnt, GLOCK_LINK_PEERS_MAX);
+		for (i = 0; i < r.n_links; i++) {
+			glock_ipc_link__init(&link[i]);
+			link[i].node = lnode[i];
+			link[i].up = lcnt[i].up;
+			link[i].sent = lcnt[i].sent;
+			link[i].received = lcnt[i].received;
+			link[i].dropped = lcnt[i].dropped;
+			link[i].lost = lcnt[i].lost;
+			link[i].refused = lcnt[i].refused;
+			link[i].reconnects = lcnt[i].reconnects;
+			link[i].queued = lcnt[i].queued;
+			plink[i] = &link[i];
+		}
+		r.links = plink;
+	}
 	ret = PB_SEND(cl->conn, false, id, glock_ipc_status_reply, &r);
 out_free:
 	free(lc.v);

@@ -116,6 +116,7 @@ struct glock_links {
 	struct conn *pending, *parked;
 	size_t n_pending;
 	unsigned int depth; /* nested entry points; parked conns are freed at 0 */
+	bool setting_peers; /* set_peers runs: a down callback may not call it again */
 	uint64_t unknown;
 	struct log_ratelimit rl_unknown;
 	uint8_t plain[GLOCK_LINK_PAYLOAD_MAX]; /* one opened payload at a time */
@@ -915,12 +916,17 @@ int glock_links_set_peers(struct glock_links *l, const struct glock_link_peer *p
 	}
 	if (!me || !me->n_addrs)
 		return -ENOENT;
+	/* The peers dropped below call ops.down, which must not swap the list under us. */
+	if (l->setting_peers)
+		return -EBUSY;
 	list = calloc(n ? n : 1, sizeof(*list));
 	if (!list)
 		return -ENOMEM;
 	enter(l);
+	l->setting_peers = true;
 	r = listen_on(l, me);
 	if (r) {
+		l->setting_peers = false;
 		free(list);
 		leave(l);
 		return r;
@@ -951,6 +957,7 @@ int glock_links_set_peers(struct glock_links *l, const struct glock_link_peer *p
 	for (i = 0; i < k; i++)
 		if (list[i]->addr.nodeid > l->cfg.local_node && !list[i]->conn)
 			peer_schedule(list[i], 0);
+	l->setting_peers = false;
 	leave(l);
 	return 0;
 }

@@ -77,7 +77,8 @@ void glock_links_free(struct glock_links *l);
  * The cluster's nodes, the local one included (its addresses are where
  * this node listens).  Peers no longer listed go down; new ones are
  * connected (if their id is higher) or awaited.  0, or -errno (the
- * local node is missing, or no address of it can be listened on).
+ * local node is missing, or no address of it can be listened on; -EBUSY
+ * when called from the down callback of a peer this call drops).
  */
 int glock_links_set_peers(struct glock_links *l, const struct glock_link_peer *peers, size_t n);
 

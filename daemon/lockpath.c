@@ -60,10 +60,12 @@ struct glockd_lockpath {
 	uint32_t resets[GLOCK_NODES_MAX];
 	size_t n_resets;
 	bool applying;
+	bool resetting; /* lp_apply is taking links down (see there) */
 
 	struct deferred *defer;
 	size_t n_defer, cap_defer;
-	bool job_armed;
+	bool job_armed; /* defer_timer is set */
+	qb_loop_timer_handle defer_timer;
 
 	bool ready_told;
 	uint64_t bad_payloads, bad_msgs, refused_msgs, send_failures;
@@ -115,8 +117,13 @@ static struct deferred *defer_push(struct glockd_lockpath *lp)
 		lp->defer = v;
 		lp->cap_defer = cap;
 	}
+	/*
+	 * A zero-delay timer, not a loop job: libqb does not run a job added
+	 * from a dispatch before it sleeps (cluster.c's sendq_kick() says
+	 * more); a job made every local grant wait ~50 ms.
+	 */
 	if (!lp->job_armed &&
-	    qb_loop_job_add(lp->gd->loop, QB_LOOP_HIGH, lp, defer_job) == 0)
+	    qb_loop_timer_add(lp->gd->loop, QB_LOOP_HIGH, 0, lp, defer_job, &lp->defer_timer) == 0)
 		lp->job_armed = true;
 	return &lp->defer[lp->n_defer++];
 }
@@ -350,7 +357,14 @@ static int lp_apply(struct glockd_lockpath *lp, const struct glock_p2p_input *in
 	lp->applying = false;
 	flush_sends(lp);
 	flush_reports(lp);
-	/* Resets last: taking a link down calls back into lp_apply(). */
+	/*
+	 * Resets last: taking a link down calls back into lp_apply() (link
+	 * down), whose own resets this loop takes, so links.c's peer list is
+	 * never swapped while it drops a peer.
+	 */
+	if (lp->resetting)
+		goto out;
+	lp->resetting = true;
 	while (lp->n_resets) {
 		uint32_t node = lp->resets[--lp->n_resets];
 
@@ -360,6 +374,8 @@ static int lp_apply(struct glockd_lockpath *lp, const struct glock_p2p_input *in
 		if (i == lp->n_resets)
 			link_reset(lp, node);
 	}
+	lp->resetting = false;
+out:
 	/* A grant or a demote may have moved the next delayed demote. */
 	glockd_hold_timer_update(lp->gd);
 	return r;
@@ -539,9 +555,16 @@ void glockd_lockpath_free(struct glockd *gd)
 	if (!lp)
 		return;
 	if (lp->job_armed)
-		qb_loop_job_del(gd->loop, QB_LOOP_HIGH, lp, defer_job);
-	glock_links_free(lp->links);
+		(void)qb_loop_timer_del(gd->loop, lp->defer_timer);
+	/*
+	 * The p2p first: freeing the links calls link_down() for every peer,
+	 * which must not feed the p2p (its report rounds would be sent on the
+	 * links being freed).
+	 */
 	glock_p2p_free(lp->p2p);
+	lp->p2p = NULL;
+	glock_links_free(lp->links);
+	lp->links = NULL;
 	for (i = 0; i < lp->n_out; i++)
 		free(lp->out[i].v);
 	free(lp->reports);
@@ -709,4 +732,34 @@ uint32_t glockd_lockpath_master_of(struct glockd *gd, const struct glock_name *n
 	struct glockd_lockpath *lp = lp_of(gd);
 
 	return lp && lp->p2p ? glock_p2p_master_of(lp->p2p, name) : GLOCK_NODEID_NONE;
+}
+
+void glockd_lockpath_counters(struct glockd *gd, struct glockd_lockpath_counters *out)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+
+	memset(out, 0, sizeof(*out));
+	if (!lp)
+		return;
+	out->bad_payloads = lp->bad_payloads;
+	out->refused_msgs = lp->refused_msgs;
+	out->links_unknown = lp->links ? glock_links_unknown(lp->links) : 0;
+}
+
+size_t glockd_lockpath_links(struct glockd *gd, uint32_t *nodes, struct glock_link_counters *links,
+			     size_t max)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+	size_t i, k = 0;
+
+	if (!lp || !lp->links)
+		return 0;
+	for (i = 0; i < lp->n_peers && k < max; i++) {
+		if (lp->peers[i].nodeid == gd->local_node)
+			continue;
+		if (glock_links_counters(lp->links, lp->peers[i].nodeid, &links[k]))
+			continue;
+		nodes[k++] = lp->peers[i].nodeid;
+	}
+	return k;
 }

@@ -14,6 +14,8 @@
 
 #include "glockd.h"
 #include "p2p.h"
+#include "links.h"
+#include "link_peers.h"
 
 bool glockd_lockpath_p2p(const struct glockd *gd);
 
@@ -42,6 +44,15 @@ void glockd_lockpath_tick(struct glockd *gd, uint64_t now_us);
 bool glockd_lockpath_next_due(struct glockd *gd, uint64_t *due_us);
 
 void glockd_lockpath_stats(struct glockd *gd, struct glock_p2p_stats *out);
+
+/* For glockctl status and metrics. */
+struct glockd_lockpath_counters {
+	uint64_t bad_payloads, refused_msgs, links_unknown;
+};
+void glockd_lockpath_counters(struct glockd *gd, struct glockd_lockpath_counters *out);
+/* Fills up to max peers' link counters (nodes[i], links[i]); returns how many. */
+size_t glockd_lockpath_links(struct glockd *gd, uint32_t *nodes, struct glock_link_counters *links,
+			     size_t max);
 
 /* ipc.c's dump: the glocks this node masters, and who masters a name. */
 int glockd_lockpath_export(struct glockd *gd, glock_record_fn fn, void *ctx);

@@ -4,7 +4,8 @@
 #   2. make check: engine and codec unit tests (cmocka), the many-node
 #      simulator and its mutation check, a short fuzz run;
 #   3. the same under AddressSanitizer/UBSan, and the unit tests under valgrind;
-#   4. cluster tests: real corosync + glockd in network namespaces;
+#   4. cluster tests: real corosync + glockd in network namespaces, with
+#      lock_path = cpg and again with lock_path = p2p;
 #   5. VM tests: glockfs.ko in qemu guests (skipped, with the reason, where
 #      qemu or a kernel image is missing).
 # Every stage ends with "N passed, N failed"; so does this script.
@@ -120,6 +121,8 @@ for stage in $stages; do
 	cluster)
 		if [ -x tests/cluster/run-all.sh ]; then
 			run_script cluster cluster tests/cluster/run-all.sh
+			# The same tests with per-glock masters over node links.
+			run_script cluster-p2p cluster-p2p env GLOCK_LOCK_PATH=p2p tests/cluster/run-all.sh
 		else
 			run_script cluster cluster-smoke tests/cluster/netns-smoke.sh
 		fi

@@ -186,15 +186,17 @@ own_block() {
 
 # glock_block NODE LS NUMBER: the dump block of glock 2/NUMBER (hex).
 # p2p: NODE's header and H: lines, with the N:, X: and W: lines of the
-# glock's master (the node whose own dump says it masters it).
+# glock's master: the one NODE names, else the node whose own dump says it
+# masters it.
 glock_block() {
-	local own mine n blk
+	local own mine m n blk
 	if ! lock_path_p2p; then
 		own_block "$@"
 		return
 	fi
 	own=$(own_block "$@")
-	for n in $(seq 1 "$NODES"); do
+	m=$(head -n 1 <<< "$own" | grep -Eo ' m:[0-9]+' | cut -d: -f2)
+	for n in $m $(seq 1 "$NODES"); do
 		blk=$(own_block "$n" "$2" "$3" 2>/dev/null) || continue
 		if head -n 1 <<< "$blk" | grep -Eq " m:$n( |\$)"; then
 			mine=$blk
@@ -206,6 +208,26 @@ glock_block() {
 	[[ -n $mine ]] && grep -E '^ [NXW]: ' <<< "$mine"
 	[[ -n $own ]] && grep -E '^ H: ' <<< "$own"
 	return 0
+}
+
+# grants LS NODE...: the cluster's grants, expired grants and waiters of
+# LS as the first NODE sees them (its table).  p2p: every glock any NODE
+# lists, each with the N:, X: and W: lines of its master, by name.
+grants() {
+	local ls=$1 g n num
+	shift
+	if ! lock_path_p2p; then
+		table "$1" "$ls"
+		return
+	fi
+	for g in $(for n in "$@"; do dump_ls "$n" "$ls" | awk '/^G: / { print $3 }'; done | sort -u); do
+		num=$((16#${g#n:2/}))
+		for n in "$@"; do
+			own_block "$n" "$ls" "$num" | grep -q . && break
+		done
+		echo "$g"
+		glock_block "$n" "$ls" "$num" | grep -E '^ [NXW]: '
+	done
 }
 
 # dump_has NODE LS NUMBER REGEX: glock 2/NUMBER's block matches REGEX.

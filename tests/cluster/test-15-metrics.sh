@@ -17,6 +17,10 @@ command -v promtool >/dev/null || { fail "promtool not installed (deploy/install
 mval() {
 	awk -v s="$2" '$1 == s { v = $2 } END { print (v == "" ? 0 : v) }' "$1"
 }
+# msum FILE NAME: the sum of NAME's series over all labels.
+msum() {
+	awk -v n="$2" 'index($1, n "{") == 1 { v += $2 } END { print v + 0 }' "$1"
+}
 # grew FILE0 FILE1 SERIES MIN: SERIES went up by at least MIN.
 grew() {
 	local a b
@@ -60,7 +64,17 @@ check "histogram: +Inf bucket = count" \
 	eval '[[ $(mval $m1 "glockd_request_duration_seconds_bucket{op=\"lock\",outcome=\"granted\",le=\"+Inf\"}") == $(mval $m1 "glockd_request_duration_seconds_count$G") ]]'
 check "demotes received grew by >= 3 (node 2 took the glock thrice)" \
 	grew "$m0" "$m1" glockd_demotes_received_total 3
-check "CPG messages sent grew" grew "$m0" "$m1" glockd_cpg_messages_sent_total 1
+if lock_path_p2p; then
+	# Lock traffic goes over the node links; CPG carries membership only.
+	check "node 1's links to nodes 2 and 3 are up" \
+		eval '[[ $(mval $m1 "glockd_link_up{peer=\"2\"}") == 1 && $(mval $m1 "glockd_link_up{peer=\"3\"}") == 1 ]]'
+	check "link messages sent grew by >= 3 (handoffs of a glock a link carries)" \
+		eval '(( $(msum $m1 glockd_link_messages_sent_total) - $(msum $m0 glockd_link_messages_sent_total) >= 3 ))'
+	check "no frame dropped on node 1's links" \
+		eval '(( $(msum $m1 glockd_link_dropped_frames_total) == 0 ))'
+else
+	check "CPG messages sent grew" grew "$m0" "$m1" glockd_cpg_messages_sent_total 1
+fi
 check "the lockspace has a series" eval 'grep -q "^glockd_lockspace_glocks{lockspace=\"$LS\"} " $m1'
 
 # Refused connections are counted.

@@ -28,16 +28,32 @@ T_BG+=($!)
 driver=$!
 T_BG+=($driver)
 
-# top on node 1 in a terminal; the pane stays after it exits, with its status.
+# top runs on node 1; with lock_path = p2p on the ping-pong glock's master,
+# the one node that knows every node's holders and waiters of it.
+TOP_NODE=1
+pp_master() {
+	# glockctl dump prints the type in decimal: 0xbe5 = 3045
+	dump_ls 1 "$LS" | awk '$3 ~ /^n:3045\// { for (i = 4; i <= NF; i++)
+		if ($i ~ /^m:[0-9]+$/) { print substr($i, 3); exit } }'
+}
+if lock_path_p2p; then
+	check_until 30 "node 1 names the ping-pong glock's master" eval '[[ -n $(pp_master) ]]'
+	TOP_NODE=$(pp_master)
+	TOP_NODE=${TOP_NODE:-1}
+	info "top runs on node $TOP_NODE, the ping-pong glock's master"
+fi
+
+# top in a terminal; the pane stays after it exits, with its status.
 tm -f /dev/null new-session -d -s "$SESSION" -x 160 -y 40 \
-	"GLOCK_NETNS_STATE=$GLOCK_NETNS_STATE GLOCK_NETNS_PREFIX=$PREFIX $CLUSTER exec 1 -- glockctl top -d 0.5; echo TOP-EXITED rc=\$?; sleep 60"
+	"GLOCK_NETNS_STATE=$GLOCK_NETNS_STATE GLOCK_NETNS_PREFIX=$PREFIX $CLUSTER exec $TOP_NODE -- glockctl top -d 0.5; echo TOP-EXITED rc=\$?; sleep 60"
 server=$(tm display-message -p '#{pid}' 2>/dev/null)
 [[ -n $server ]] && T_BG+=("$server")
 check "tmux session runs" tm has-session -t "$SESSION"
 
-# header_ok: the first line names node 1, quorate and synced, 3 members.
+# header_ok: the first line names the node, quorate and synced, 3 members.
 header_ok() {
-	screen | head -n 1 | grep -Eq '^glockctl top - [0-9:]+  node 1: connected, quorate, synced  members 3$'
+	screen | head -n 1 |
+		grep -Eq "^glockctl top - [0-9:]+  node $TOP_NODE: connected, quorate, synced  members 3\$"
 }
 # hammered_row: the ping-pong glock's row, among the first TOP_ROWS glock rows.
 hammered_row() {
@@ -49,7 +65,7 @@ row_has_waiter() {
 	hammered_row | grep -Eq "^$LS:be5/[0-9a-f]+ +(EX|UN|-) +[12]:EX +[12]:EX "
 }
 
-check_until 20 "top shows the header: node 1 quorate, synced, 3 members" header_ok
+check_until 20 "top shows the header: node $TOP_NODE quorate, synced, 3 members" header_ok
 check_until 30 "the hammered glock ($LS:be5/...) is among the first $TOP_ROWS rows" hammered_row
 check_until 30 "... with a node holding it EX" row_has_holder
 check_until 30 "... and the other node waiting for EX" row_has_waiter
@@ -63,7 +79,7 @@ tm kill-server 2>/dev/null
 
 # Plain text: stdout is a file.
 out=$T_TMP/plain.txt
-check "plain mode: top -n 3 -d 0.2 exits 0" eval 'on 1 glockctl top -n 3 -d 0.2 > $out'
+check "plain mode: top -n 3 -d 0.2 exits 0" eval 'on $TOP_NODE glockctl top -n 3 -d 0.2 > $out'
 check "plain mode: three refreshes, one after another" \
 	eval '[[ $(grep -c "^glockctl top - " $out) == 3 ]]'
 check "plain mode: no escape sequences" eval '! grep -q $'"'"'\033'"'"' $out'

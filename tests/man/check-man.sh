@@ -107,7 +107,7 @@ for d in $files; do
 done
 
 # glockctl metrics: every series name ctl_metrics.c writes.
-series=$(grep -ohE '"glockd_[a-z_]+' "$srcdir/daemon/ctl_metrics.c" | tr -d '"' |
+series=$(grep -ohE '"glockd_[a-z0-9_]+' "$srcdir/daemon/ctl_metrics.c" | tr -d '"' |
 	sed -E 's/_(bucket|sum|count)$//' | sort -u)
 [ -n "$series" ] || bad "no metric names found in daemon/ctl_metrics.c"
 for m in $series; do

@@ -43,6 +43,8 @@ struct node {
 	uint64_t fifo_errors;
 	unsigned int ups[NODES + 1], downs[NODES + 1], writables[NODES + 1];
 	int last_down_err[NODES + 1];
+	bool reenter;      /* on_down calls set_peers again (as lockpath.c could) */
+	int reenter_err;
 };
 
 static qb_loop_t *loop;
@@ -72,6 +74,8 @@ static void on_down(void *data, uint32_t id, int err)
 
 	n->downs[id]++;
 	n->last_down_err[id] = err;
+	if (n->reenter)
+		n->reenter_err = glock_links_set_peers(n->l, peers, NODES);
 }
 
 static void on_receive(void *data, uint32_t id, const void *payload, size_t len)
@@ -597,6 +601,28 @@ static void test_a_node_left_out_of_the_peers_goes_down(void **state)
 	assert_true(glock_links_is_up(nodes[2].l, 3));
 }
 
+static bool node2_lost_3(void)
+{
+	return nodes[2].downs[3] > 0;
+}
+
+/* A down callback that sets the peers again is refused, and nothing breaks. */
+static void test_set_peers_from_a_down_callback_is_refused(void **state)
+{
+	struct glock_link_peer two[2] = { peers[0], peers[1] };
+
+	(void)state;
+	nodes[2].downs[3] = 0;
+	nodes[2].reenter = true;
+	nodes[2].reenter_err = 0;
+	assert_int_equal(glock_links_set_peers(nodes[2].l, two, 2), 0);
+	nodes[2].reenter = false;
+	assert_true(run_until(node2_lost_3));
+	assert_int_equal(nodes[2].reenter_err, -EBUSY);
+	assert_int_equal(glock_links_send(nodes[2].l, 3, "x", 1), -ENOENT);
+	assert_int_not_equal(glock_links_send(nodes[2].l, 1, "x", 1), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -611,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_forged_and_replayed_frames_are_dropped),
 		cmocka_unit_test(test_bad_lengths_and_truncated_frames_are_dropped),
 		cmocka_unit_test(test_a_node_left_out_of_the_peers_goes_down),
+		cmocka_unit_test(test_set_peers_from_a_down_callback_is_refused),
 	};
 
 	/* The tests build on each other (one cluster), so they run in order. */
