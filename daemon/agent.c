@@ -696,6 +696,22 @@ void glock__agent_set_lru_max(struct glock__agent *ag, size_t lru_max)
 	ag->lru_max = lru_max;
 }
 
+size_t glock__agent_release_cached(struct glock__agent *ag)
+{
+	struct agl *gl, *next;
+	size_t n = 0;
+
+	ag->lru_max = 0; /* and nothing is cached from now on */
+	qb_list_for_each_entry_safe(gl, next, &ag->lru, lru_node) {
+		release_idle(ag, gl);
+		if (gl->cluster != GLOCK_MODE_UN)
+			continue; /* -EAGAIN: the next call tries again */
+		agl_destroy(ag, gl);
+		n++;
+	}
+	return n;
+}
+
 static void for_all(struct glock__agent *ag, void (*fn)(struct glock__agent *, struct agl *));
 
 void glock__agent_free(struct glock__agent *ag)

@@ -75,6 +75,12 @@ struct glock__agent *glock__agent_new(const struct glock__agent_ops *ops, void *
 /* Drops everything without submitting anything (the daemon is going away). */
 void glock__agent_free(struct glock__agent *ag);
 void glock__agent_set_lru_max(struct glock__agent *ag, size_t lru_max);
+/*
+ * A clean stop: releases every idle cached grant (their LVBs written back)
+ * and caches nothing from then on.  Returns how many were released; one the
+ * cluster could not take now (-EAGAIN) stays cached for the next call.
+ */
+size_t glock__agent_release_cached(struct glock__agent *ag);
 
 struct glock__agent_client *glock__agent_client_new(struct glock__agent *ag, void *owner,
 						    uint32_t pid);

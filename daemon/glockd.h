@@ -35,6 +35,10 @@ struct glockd {
 	int hold_timer_fd;          /* timerfd for the next delayed demote (main.c) */
 	uint64_t hold_timer_due_us; /* what it is armed for; 0: disarmed */
 	bool stopping;
+	bool draining;              /* drain.c: giving back before leaving */
+	uint64_t drain_until_us;
+	size_t drain_released;
+	qb_loop_timer_handle drain_timer;
 };
 
 /* cluster.c: everything that goes to or comes from corosync. */
@@ -91,5 +95,18 @@ void glockd_agent_on_output(struct glockd *gd, const struct glock_output *out);
  */
 void glockd_agent_on_op_error(struct glockd *gd, const struct glock_op *op, int err);
 void glockd_agent_on_cluster_lost(struct glockd *gd);
+/*
+ * A clean stop (drain.c): releases the node's idle cached grants and caches
+ * nothing more.  *released: how many went now; *busy: glocks the agent
+ * still has (held or wanted by a local client).  true when none is cached.
+ */
+bool glockd_agent_give_back(struct glockd *gd, size_t *released, size_t *busy);
+
+/*
+ * drain.c: SIGTERM or SIGINT.  Gives back the cached grants and stops the
+ * loop once the cluster has them, or after a bound; a second signal stops
+ * at once.
+ */
+void glockd_drain_start(struct glockd *gd, int sig);
 
 #endif /* GLOCKD_H */

@@ -272,6 +272,19 @@ void glockd_agent_on_cluster_lost(struct glockd *gd)
 		glock__agent_cluster_lost(gd->agent->core);
 }
 
+bool glockd_agent_give_back(struct glockd *gd, size_t *released, size_t *busy)
+{
+	struct glock__agent_counts ac;
+
+	*released = *busy = 0;
+	if (!gd->agent)
+		return false;
+	*released = glock__agent_release_cached(gd->agent->core);
+	glock__agent_counts(gd->agent->core, &ac);
+	*busy = ac.glocks;
+	return ac.cached == 0;
+}
+
 /* ---- requests ---- */
 
 static int name_from(const GlockIpcName *in, struct glock_name *out)

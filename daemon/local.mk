@@ -10,6 +10,7 @@ daemon_libglockdconfig_la_SOURCES = daemon/config.c daemon/config.h
 sbin_PROGRAMS += daemon/glockd
 daemon_glockd_SOURCES = \
 	daemon/main.c \
+	daemon/drain.c \
 	daemon/cluster.c \
 	daemon/cluster.h \
 	daemon/lockpath.c \

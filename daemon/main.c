@@ -185,9 +185,7 @@ static int32_t on_signal(int32_t sig, void *data)
 {
 	struct glockd *gd = data;
 
-	log_notice("caught %s: shutting down", strsignal(sig));
-	gd->stopping = true;
-	qb_loop_stop(gd->loop);
+	glockd_drain_start(gd, sig);
 	return 0;
 }
 

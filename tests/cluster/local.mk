@@ -26,4 +26,5 @@ EXTRA_DIST += \
 	tests/cluster/test-13-access.sh \
 	tests/cluster/test-14-helpers.sh \
 	tests/cluster/test-15-metrics.sh \
-	tests/cluster/test-16-top.sh
+	tests/cluster/test-16-top.sh \
+	tests/cluster/test-17-clean-stop.sh
