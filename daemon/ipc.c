@@ -549,6 +549,47 @@ static size_t fill_series(const struct glock__metrics *m, GlockIpcRequestSeries 
 	return n;
 }
 
+/* lock_path = p2p: the masters' counters and the node links, into r (sl holds them). */
+struct status_links {
+	GlockIpcLink link[GLOCK_LINK_PEERS_MAX], *plink[GLOCK_LINK_PEERS_MAX];
+	struct glock_link_counters cnt[GLOCK_LINK_PEERS_MAX];
+	uint32_t node[GLOCK_LINK_PEERS_MAX];
+};
+
+static void status_p2p(struct glockd *gd, const struct glock_p2p_stats *ps, struct status_links *sl,
+		       GlockIpcStatusReply *r)
+{
+	struct glockd_lockpath_counters lpc;
+	size_t i;
+
+	glockd_lockpath_counters(gd, &lpc);
+	r->has_p2p_recovering = r->has_p2p_parked = r->has_p2p_stale_dropped = true;
+	r->has_p2p_bad_payloads = r->has_p2p_refused_msgs = r->has_links_unknown = true;
+	r->p2p_recovering = ps->recovering;
+	r->p2p_parked = ps->parked;
+	r->p2p_stale_dropped = ps->dropped;
+	r->p2p_bad_payloads = lpc.bad_payloads;
+	r->p2p_refused_msgs = lpc.refused_msgs;
+	r->links_unknown = lpc.links_unknown;
+	r->n_links = glockd_lockpath_links(gd, sl->node, sl->cnt, GLOCK_LINK_PEERS_MAX);
+	for (i = 0; i < r->n_links; i++) {
+		GlockIpcLink *l = &sl->link[i];
+
+		glock_ipc_link__init(l);
+		l->node = sl->node[i];
+		l->up = sl->cnt[i].up;
+		l->sent = sl->cnt[i].sent;
+		l->received = sl->cnt[i].received;
+		l->dropped = sl->cnt[i].dropped;
+		l->lost = sl->cnt[i].lost;
+		l->refused = sl->cnt[i].refused;
+		l->reconnects = sl->cnt[i].reconnects;
+		l->queued = sl->cnt[i].queued;
+		sl->plink[i] = l;
+	}
+	r->links = sl->plink;
+}
+
 static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t len)
 {
 	struct glockd *gd = cl->gd;
@@ -561,10 +602,7 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	const struct glock__metrics *metrics;
 	GlockIpcRequestSeries series[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
 	GlockIpcRequestSeries *pseries[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
-	GlockIpcLink link[GLOCK_LINK_PEERS_MAX], *plink[GLOCK_LINK_PEERS_MAX];
-	struct glock_link_counters lcnt[GLOCK_LINK_PEERS_MAX];
-	uint32_t lnode[GLOCK_LINK_PEERS_MAX];
-	struct glockd_lockpath_counters lpc;
+	struct status_links sl;
 	struct glock_p2p_stats ps;
 	bool p2p = glockd_lockpath_p2p(gd);
 	size_t i;
@@ -641,32 +679,8 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	r.requests = pseries;
 	r.has_p2p = true;
 	r.p2p = p2p;
-	if (p2p) {
-		glockd_lockpath_counters(gd, &lpc);
-		r.has_p2p_recovering = r.has_p2p_parked = r.has_p2p_stale_dropped = true;
-		r.has_p2p_bad_payloads = r.has_p2p_refused_msgs = r.has_links_unknown = true;
-		r.p2p_recovering = ps.recovering;
-		r.p2p_parked = ps.parked;
-		r.p2p_stale_dropped = ps.dropped;
-		r.p2p_bad_payloads = lpc.bad_payloads;
-		r.p2p_refused_msgs = lpc.refused_msgs;
-		r.links_unknown = lpc.links_unknown;
-		r.n_links = glockd_lockpath_links(gd, lnode, lcnt, GLOCK_LINK_PEERS_MAX);
-		for (i = 0; i < r.n_links; i++) {
-			glock_ipc_link__init(&link[i]);
-			link[i].node = lnode[i];
-			link[i].up = lcnt[i].up;
-			link[i].sent = lcnt[i].sent;
-			link[i].received = lcnt[i].received;
-			link[i].dropped = lcnt[i].dropped;
-			link[i].lost = lcnt[i].lost;
-			link[i].refused = lcnt[i].refused;
-			link[i].reconnects = lcnt[i].reconnects;
-			link[i].queued = lcnt[i].queued;
-			plink[i] = &link[i];
-		}
-		r.links = plink;
-	}
+	if (p2p)
+		status_p2p(gd, &ps, &sl, &r);
 	ret = PB_SEND(cl->conn, false, id, glock_ipc_status_reply, &r);
 out_free:
 	free(lc.v);

@@ -300,6 +300,29 @@ restore_cluster() {
 	wait_until 60 all_synced
 }
 
+# fence_command: writes $T_TMP/fence.sh, a fence command for glockd.conf's
+# "fence = command:..." that appends "TIME fence NODE" to $T_TMP/fence.log
+# and exits 0 once $T_TMP/fence.ok exists, 1 before; prints its path.
+fence_command() {
+	cat > "$T_TMP/fence.sh" <<EOS
+#!/bin/sh
+echo "\$(date +%s.%N) fence \$1" >> "$T_TMP/fence.log"
+[ -e "$T_TMP/fence.ok" ] && exit 0
+exit 1
+EOS
+	chmod 755 "$T_TMP/fence.sh"
+	: > "$T_TMP/fence.log"
+	echo "$T_TMP/fence.sh"
+}
+
+# restart_glockd NODE FENCE: kill -9 NODE's glockd, start it again with
+# fence = FENCE, wait until every node is synced.
+restart_glockd() {
+	cluster kill "$1" glockd >/dev/null &&
+		GLOCK_FENCE=$2 timeout -k 5 60 "$CLUSTER" start "$1" glockd >/dev/null &&
+		wait_until 30 all_synced
+}
+
 # ------------------------------------------------------------ probes
 #
 # A probe is a glock-probe process in a node: probe_cmd writes a command

@@ -10,20 +10,7 @@
 test_begin "failing fence command"
 LS=t09-$$
 
-fence=$T_TMP/fence.sh
-cat > "$fence" <<EOS
-#!/bin/sh
-echo "\$(date +%s.%N) fence \$1" >> "$T_TMP/fence.log"
-[ -e "$T_TMP/fence.ok" ] && exit 0
-exit 1
-EOS
-chmod 755 "$fence"
-
-restart_glockd() { # restart_glockd NODE FENCE: kill -9, start with fence = FENCE, wait
-	cluster kill "$1" glockd >/dev/null &&
-		GLOCK_FENCE=$2 timeout -k 5 60 "$CLUSTER" start "$1" glockd >/dev/null &&
-		wait_until 30 all_synced
-}
+fence=$(fence_command)
 
 check "node 2's glockd restarted with fence = command:$fence" restart_glockd 2 "command:$fence"
 check "node 2's config has the fence command" grep -qx "fence = command:$fence" \
