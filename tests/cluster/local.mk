@@ -27,4 +27,5 @@ EXTRA_DIST += \
 	tests/cluster/test-14-helpers.sh \
 	tests/cluster/test-15-metrics.sh \
 	tests/cluster/test-16-top.sh \
-	tests/cluster/test-17-clean-stop.sh
+	tests/cluster/test-17-clean-stop.sh \
+	tests/cluster/test-18-kill-gap.sh
