@@ -396,6 +396,7 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 {
 	struct p2p_peer *peer = p->configured ? p2p_peer(p, from) : NULL;
 	struct glock *gl;
+	bool old_cfg;
 
 	if (!peer) {
 		/*
@@ -425,13 +426,18 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 			unpark(p); /* requests sent after the report */
 		return err;
 	}
-	if (msg->config_id != p->cfg_id) {
-		if (peer->done)
-			drop(p); /* sent before the sender reached this configuration */
-		else
-			park(p, from, msg); /* sent after a change this node has not seen yet */
+	old_cfg = msg->config_id != p->cfg_id;
+	if (old_cfg && !peer->done) {
+		park(p, from, msg); /* sent after a change this node has not seen yet */
 		return 0;
 	}
+	/*
+	 * Else sent before the sender reached this configuration.  Problem
+	 * scenario (p2p-sim): 2 sends LOCK to G's master 1; 4 joins, G stays
+	 * with 1, so 2 reports nothing; 2's DONE (CPG) overtakes the LOCK
+	 * (link).  Dropped here, the request was lost for good.  Only a report
+	 * supersedes it, and the generation says whether one did.
+	 */
 	if (msg->gen < peer->gen_seen) {
 		drop(p); /* its report, read since, said what counts */
 		return 0;
@@ -442,7 +448,8 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 	}
 	if (p2p_master_now(p, &msg->name) != p->cfg.local_node) {
 		drop(p);
-		return -EPROTO; /* same configuration, other master: the sender is wrong */
+		/* Same configuration, other master: the sender is wrong. */
+		return old_cfg ? 0 : -EPROTO;
 	}
 	gl = glock__find(&p->tbl, &msg->name);
 	if ((gl && gl->recovering) || (!gl && p2p_name_gained(p, &msg->name))) {

@@ -626,6 +626,36 @@ static void test_reset_loses_everything_local(void **state)
 	assert_int_equal(st.mastered, 0);
 }
 
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 2 sends LOCK to G's master
+ * 1; 4 joins before the LOCK arrives and G stays with 1, so 2 reports
+ * nothing; 2's DONE for the new configuration (CPG) reaches 1 before the
+ * LOCK (link).  The master dropped it as sent in an earlier configuration:
+ * 2 waited for ever.
+ */
+static void test_request_from_previous_configuration_is_not_lost(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g = { .lockspace = "fs", .type = 2 };
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	for (g.number = 100; g.number < 10100; g.number++)
+		if (glock_master_of(&g, three, 3) == 1 && glock_master_of(&g, four, 4) == 1)
+			break;
+	assert_int_equal(glock_master_of(&g, four, 4), 1);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r), 0);
+	assert_int_equal(C.link[2][1].n, 1); /* the LOCK is on its way */
+	node_start(4);
+	C.members[C.n_members++] = 4;
+	confchg();
+	ready_all();
+	deliver_cpg(); /* every DONE is in before the LOCK arrives */
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +669,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_grant_lost_on_reset_is_sent_again, teardown),
 		cmocka_unit_test_teardown(test_release_lost_on_reset_is_reported, teardown),
 		cmocka_unit_test_teardown(test_reset_loses_everything_local, teardown),
+		cmocka_unit_test_teardown(test_request_from_previous_configuration_is_not_lost,
+					  teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
