@@ -156,6 +156,8 @@ static struct glock *glock_new(struct glock_p2p *p, const struct glock_name *nam
 	return gl;
 }
 
+static struct glock **all_glocks(struct glock_p2p *p, size_t *n);
+
 static void drop(struct glock_p2p *p)
 {
 	p->dropped++;
@@ -330,6 +332,17 @@ static int reconcile_pending(struct glock_p2p *p, struct glock *gl, uint32_t fro
 		op.kind = GLOCK_OP_CANCEL;
 		return glock__op_apply(&p->tbl, &op);
 	}
+	if (pd->cancel && pd->kind == GLOCK_OP_CONVERT) {
+		/*
+		 * Problem scenario (p2p-sim): R converts SH->DF and cancels;
+		 * the old master granted it, then DF to S, and died with R's
+		 * GRANT.  Denied here, R would use SH again next to S's DF.  A
+		 * cancel may lose the race to a grant: grant it if it fits now.
+		 */
+		op.kind = GLOCK_OP_CONVERT;
+		op.flags |= GLOCK_FLAG_TRY;
+		return glock__op_apply(&p->tbl, &op);
+	}
 	if (pd->cancel) {
 		m_denied(p, &gl->name, from, pd->req_id, GLOCK_DENY_CANCELLED);
 		return 0;
@@ -392,6 +405,33 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 
 /* ---- the entry point for what requesters send ---- */
 
+/* node RESET since what this table has of it: it holds and asks for nothing. */
+static void forget_life(struct glock_p2p *p, uint32_t node, uint64_t life)
+{
+	size_t n, i, k;
+	struct glock **v = all_glocks(p, &n);
+
+	for (i = 0; i < n; i++) {
+		struct glock__holder *h = glock__holder_of(v[i], node);
+		struct glock__waiter *w = glock__waiter_of(v[i], node);
+
+		if (h)
+			glock__holder_remove(v[i], h);
+		if (w)
+			glock__waiter_remove(v[i], (size_t)(w - v[i]->waiters));
+		glock__process(&p->tbl, v[i]);
+		glock__put_if_idle(&p->tbl, v[i]);
+	}
+	free(v);
+	for (i = k = 0; i < p->n_parked; i++) {
+		if (p->parked[i].from == node && (p->parked[i].msg.gen >> 32) < life)
+			drop(p);
+		else
+			p->parked[k++] = p->parked[i];
+	}
+	p->n_parked = k;
+}
+
 int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
 {
 	struct p2p_peer *peer = p->configured ? p2p_peer(p, from) : NULL;
@@ -407,6 +447,14 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		 */
 		park(p, from, msg);
 		return 0;
+	}
+	if ((msg->gen >> 32) < (peer->gen_seen >> 32)) {
+		drop(p); /* sent before its sender's RESET */
+		return 0;
+	}
+	if ((msg->gen >> 32) > (peer->gen_seen >> 32)) {
+		forget_life(p, from, msg->gen >> 32);
+		peer->gen_seen = msg->gen >> 32 << 32;
 	}
 	if (msg->kind == GLOCK_P2P_REPORT) {
 		bool newer = msg->gen > peer->gen_seen;
@@ -443,6 +491,17 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		return 0;
 	}
 	if (msg->gen > peer->gen_seen) {
+		park(p, from, msg);
+		return 0;
+	}
+	if (!peer->done && msg->gen > peer->gen_cfg) {
+		/*
+		 * Problem scenario (p2p-sim): R's report round for this
+		 * configuration covers G and H; H's REPORT sets the generation,
+		 * R's RELEASE of G (link) overtakes G's REPORT (CPG), and the
+		 * late REPORT gives R its EX back for good.  Until R's DONE,
+		 * which follows its REPORTs, the round may be incomplete.
+		 */
 		park(p, from, msg);
 		return 0;
 	}
