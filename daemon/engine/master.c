@@ -332,17 +332,6 @@ static int reconcile_pending(struct glock_p2p *p, struct glock *gl, uint32_t fro
 		op.kind = GLOCK_OP_CANCEL;
 		return glock__op_apply(&p->tbl, &op);
 	}
-	if (pd->cancel && pd->kind == GLOCK_OP_CONVERT) {
-		/*
-		 * Problem scenario (p2p-sim): R converts SH->DF and cancels;
-		 * the old master granted it, then DF to S, and died with R's
-		 * GRANT.  Denied here, R would use SH again next to S's DF.  A
-		 * cancel may lose the race to a grant: grant it if it fits now.
-		 */
-		op.kind = GLOCK_OP_CONVERT;
-		op.flags |= GLOCK_FLAG_TRY;
-		return glock__op_apply(&p->tbl, &op);
-	}
 	if (pd->cancel) {
 		m_denied(p, &gl->name, from, pd->req_id, GLOCK_DENY_CANCELLED);
 		return 0;

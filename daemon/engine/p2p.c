@@ -450,6 +450,13 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 		} else {
 			peer->link_down = false;
 			p2p_rq_link_up(p, peer->node);
+			/*
+			 * A DEMOTE sent while the link was down is lost; a holder
+			 * with nothing to report (one a master believes from before
+			 * the holder's RESET) would never be asked again.
+			 */
+			p2p_master_link_down(p, peer->node);
+			p2p_master_process_all(p);
 		}
 		break;
 	}

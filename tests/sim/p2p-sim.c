@@ -1470,9 +1470,11 @@ static void step_random(unsigned int min_alive)
 		client_action(nd);
 	} else if (r < 850) {
 		node_tick(nd, rng_below(30000));
-	} else if (r < 858) {
+	} else if (r < 854) {
 		if (nd->alive && alive > min_alive)
 			node_crash(nd);
+	} else if (r < 858) {
+		client_action(nd);
 	} else if (r < 873) {
 		if (!nd->alive) {
 			/* It boots into some live node's partition (a fresh one if none). */
