@@ -1150,7 +1150,7 @@ static void client_action(struct sim_node *nd)
 		if (S.draining)
 			S.probed[gi] = true;
 		c->req_id = ++nd->next_req;
-		c->want = random_mode();
+		c->want = S.draining ? GLOCK_MODE_EX : random_mode(); /* a probe demotes all */
 		c->st = CL_LOCKING;
 		c->asked_step = current_step;
 		c->cancel_sent = false;
