@@ -544,6 +544,43 @@ int p2p_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t n_gone)
 	return 0;
 }
 
+/*
+ * Every report is in.  Problem scenario (p2p-sim): R holds DF and converts
+ * to SH; the old master grants it, then SH to S, and is lost with R's
+ * GRANT.  R reports DF with the conversion pending, S reports SH: DF next
+ * to SH, and R would use DF again if its conversion were then cancelled.
+ * A holder whose mode conflicts with another's while its queued
+ * conversion fits them all was granted that conversion: say it again.
+ */
+static void regrant_conversions(struct glock_p2p *p, struct glock *gl)
+{
+	size_t i = 0, j;
+
+	while (i < gl->n_waiters) {
+		struct glock__waiter w = gl->waiters[i];
+		struct glock__holder *h = w.convert ? glock__holder_of(gl, w.node) : NULL;
+		bool conflict = false, fits = true;
+
+		for (j = 0; h && j < gl->n_holders; j++) {
+			if (gl->holders[j].node == w.node)
+				continue;
+			conflict |= !glock_mode_compatible(gl->holders[j].mode, h->mode);
+			fits &= glock_mode_compatible(gl->holders[j].mode, w.mode);
+		}
+		if (!h || !conflict || !fits) {
+			i++;
+			continue;
+		}
+		glock__waiter_remove(gl, i);
+		h->mode = w.mode;
+		h->req_id = w.req_id;
+		h->flags = w.flags;
+		h->demote_sent = false;
+		h->demote_target = GLOCK_MODE_UN;
+		send_grant(p, gl, w.node, w.req_id, w.mode);
+	}
+}
+
 void p2p_master_try_recover(struct glock_p2p *p)
 {
 	size_t i;
@@ -561,6 +598,7 @@ void p2p_master_try_recover(struct glock_p2p *p)
 		for (gl = p->tbl.buckets[i]; gl; gl = gl->hash_next) {
 			if (!gl->recovering)
 				continue;
+			regrant_conversions(p, gl);
 			gl->recovering = false;
 			if (gl->lvb_invalid)
 				gl->lvb_seq++; /* no stale writer's base matches it */

@@ -821,6 +821,41 @@ static void test_report_from_before_a_reset_is_dropped(void **state)
 	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
 }
 
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 1 holds DF and converts
+ * to SH; the master 3 grants it, then SH to 2, and dies with 1's GRANT.
+ * 1 reports DF with the conversion pending, 2 reports SH; 1 cancels.
+ * Cancelled, 1 would use DF again next to 2's SH.
+ */
+static void test_conversion_granted_by_a_dead_master_is_granted_again(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, rc, r2;
+	uint32_t m;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_DF, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_SH, 0, &rc), 0);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_link_head(1, 3); /* the conversion is granted ... */
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2); /* ... and 2's SH next to it */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	crash(3); /* with 1's GRANT */
+	m = glock_p2p_master_of(C.node[1].p, &g);
+	assert_int_equal(m, 1);
+	assert_int_equal(op(1, GLOCK_OP_CANCEL, &g, GLOCK_MODE_UN, 0, &rc), 0);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_DENY, rc), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -840,6 +875,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_release_overtaking_its_report_is_not_undone,
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_before_a_reset_is_dropped, teardown),
+		cmocka_unit_test_teardown(test_conversion_granted_by_a_dead_master_is_granted_again,
+					  teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
