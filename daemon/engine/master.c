@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A queued conversion a report asked to cancel (flag bits above the API's). */
+#define P2P_WAITER_CANCELLED (1u << 31)
+
 /* ---- what the table decides, sent to the requester ---- */
 
 static struct glock_p2p *of(void *ctx)
@@ -332,6 +335,12 @@ static int reconcile_pending(struct glock_p2p *p, struct glock *gl, uint32_t fro
 		op.kind = GLOCK_OP_CANCEL;
 		return glock__op_apply(&p->tbl, &op);
 	}
+	if (pd->cancel && gl->recovering && pd->kind == GLOCK_OP_CONVERT) {
+		/* The old master may have granted it: decided with every report in. */
+		op.kind = GLOCK_OP_CONVERT;
+		op.flags |= P2P_WAITER_CANCELLED;
+		return glock__op_apply(&p->tbl, &op);
+	}
 	if (pd->cancel) {
 		m_denied(p, &gl->name, from, pd->req_id, GLOCK_DENY_CANCELLED);
 		return 0;
@@ -578,6 +587,20 @@ static void regrant_conversions(struct glock_p2p *p, struct glock *gl)
 		h->demote_sent = false;
 		h->demote_target = GLOCK_MODE_UN;
 		send_grant(p, gl, w.node, w.req_id, w.mode);
+	}
+	/* The other conversions reported as cancelled are, now. */
+	for (i = 0; i < gl->n_waiters;) {
+		struct glock_op op = {
+			.kind = GLOCK_OP_CANCEL, .node = gl->waiters[i].node,
+			.req_id = gl->waiters[i].req_id, .name = gl->name,
+		};
+
+		if (!(gl->waiters[i].flags & P2P_WAITER_CANCELLED)) {
+			i++;
+			continue;
+		}
+		if (glock__op_apply(&p->tbl, &op))
+			i++; /* cannot happen: it is queued */
 	}
 }
 

@@ -1942,8 +1942,9 @@ int main(int argc, char **argv)
 			total_violations += S.violations;
 			print_trace_tail();
 			fprintf(stderr, "replay: %s --nodes %u --steps %" PRIu64 " --seed %" PRIu64
-				" --trace%s\n", argv[0], n, steps, x,
-				mutant_reorder ? " --mutant-reorder" : "");
+				" --trace%s%s%s\n", argv[0], n, steps, x,
+				mutant_reorder ? " --mutant-reorder" : "", chaos ? " --chaos" : "",
+				no_partitions ? " --no-partitions" : "");
 			break;
 		}
 	}

@@ -856,6 +856,32 @@ static void test_conversion_granted_by_a_dead_master_is_granted_again(void **sta
 	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
 }
 
+/* As above, the cancel sent before the crash: the REPORT carries it. */
+static void test_reported_cancel_of_a_granted_conversion_is_granted(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, rc, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_DF, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_SH, 0, &rc), 0);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_link_head(1, 3);
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2);
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(op(1, GLOCK_OP_CANCEL, &g, GLOCK_MODE_UN, 0, &rc), 0); /* lost with 3 */
+	crash(3);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_DENY, rc), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -876,6 +902,8 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_before_a_reset_is_dropped, teardown),
 		cmocka_unit_test_teardown(test_conversion_granted_by_a_dead_master_is_granted_again,
+					  teardown),
+		cmocka_unit_test_teardown(test_reported_cancel_of_a_granted_conversion_is_granted,
 					  teardown),
 	};
 
