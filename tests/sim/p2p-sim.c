@@ -508,6 +508,9 @@ static void node_engine_apply(struct sim_node *nd, const struct glock_input *in,
 
 	departed_str(nd, before, sizeof(before));
 	err = glock_engine_apply(nd->eng, in);
+	if (err && in->kind >= GLOCK_IN_SNAPSHOT_BEGIN && in->kind <= GLOCK_IN_SNAPSHOT_END)
+		trace("n%u engine refuses snapshot input %d from n%u: %s", nd->id, in->kind,
+		      in->u.snapshot_begin.donor, glock_engine_strerror(err));
 	if (nd->alive) {
 		departed_str(nd, after, sizeof(after));
 		if (strcmp(before, after))
@@ -1266,6 +1269,7 @@ static void fence_step(bool recover)
 	for (i = 0; i < S.n; i++) {
 		struct sim_node *nd = &S.node[i];
 		struct glock_departed_rec dep[4 * GLOCK_NODES_MAX];
+		bool killed = false, victim_was_alive;
 		size_t n, k;
 
 		if (!nd->alive || !glock_engine_synced(nd->eng) || !glock_engine_quorate(nd->eng))
@@ -1285,7 +1289,10 @@ static void fence_step(bool recover)
 			in.u.departed.node = dep[k].node;
 			if (!dep[k].fenced) {
 				/* Fencing means the node is really gone: power it off. */
-				if (victim && victim->alive && victim != nd) {
+				victim_was_alive = victim && victim->alive && victim != nd;
+				if (victim_was_alive && killed && !chaos)
+					return; /* one membership change at a time, as --chaos says */
+				if (victim_was_alive) {
 					trace("n%u fences n%u (power off)", nd->id, victim->id);
 					node_crash(victim);
 				}
@@ -1294,6 +1301,7 @@ static void fence_step(bool recover)
 				trace("n%u: n%u fenced", nd->id, dep[k].node);
 				send_engine(nd, &in);
 				S.fences++;
+				killed = killed || victim_was_alive;
 				/* fence_confirm() queues RECOVERY_DONE right behind FENCED. */
 				if (recover && rng_chance(50)) {
 					in.kind = GLOCK_IN_RECOVERY_DONE;
@@ -1683,8 +1691,10 @@ static void drain(void)
 		bool calm = chaos || settled();
 
 		current_step++;
-		if (k % 50 == 0 && calm)
+		if (k % 50 == 0 && calm) {
 			fence_step(true);
+			calm = chaos || settled(); /* a fence powers off: one change at a time */
+		}
 		if (!nd->alive && calm) {
 			restart(nd, main_part); /* fencing powered it off: it boots and rejoins */
 		} else if (!nd->alive) {
