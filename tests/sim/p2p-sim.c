@@ -150,6 +150,7 @@ struct sim_node {
 	int part;
 	uint64_t pos; /* next position of its partition's log to deliver */
 	unsigned int incarnation;
+	unsigned int lives; /* RESETs of this incarnation (its locks were lost) */
 	struct glock_engine *eng;
 	struct glock_p2p *p2p;
 	bool ready_told;
@@ -168,6 +169,7 @@ struct lvb_write {
 	uint8_t lvb[GLOCK_LVB_LEN];
 	uint32_t writer;
 	unsigned int incarnation;
+	unsigned int lives; /* the writer's RESETs when it wrote */
 };
 
 struct sim {
@@ -696,7 +698,8 @@ static bool writer_gone(const struct lvb_write *w)
 {
 	const struct sim_node *nd = node_by_id(w->writer);
 
-	return !nd->alive || nd->incarnation != w->incarnation;
+	/* Dead, or its locks were lost since (quorum): the write may be lost with them. */
+	return !nd->alive || nd->incarnation != w->incarnation || nd->lives != w->lives;
 }
 
 /* A grant's LVB is the last write, unless the writers of what it misses died. */
@@ -742,6 +745,7 @@ static void lvb_written(struct sim_node *nd, int gi, const uint8_t *lvb)
 	memcpy(w->lvb, lvb, GLOCK_LVB_LEN);
 	w->writer = nd->id;
 	w->incarnation = nd->incarnation;
+	w->lives = nd->lives;
 }
 
 static void on_local(struct sim_node *nd, const struct glock_output *out)
@@ -877,6 +881,7 @@ static void on_engine_output(void *ctx, const struct glock_output *out)
 
 		/* glockd_lockpath_reset(): this node's locks are lost. */
 		trace("n%u unsynced: p2p reset", nd->id);
+		nd->lives++;
 		(void)node_p2p(nd, &in);
 		nd->ready_told = false;
 		break;
@@ -1015,6 +1020,8 @@ static int submit(struct sim_node *nd, int gi, enum glock_op_kind kind, enum glo
 	op->name = glock_names[gi];
 	op->mode = mode;
 	op->flags = flags;
+	if (lvb && !glock_engine_quorate(nd->eng))
+		lvb = false; /* its grants are suspended (INQUORATE): nothing to write with */
 	if (lvb) {
 		uint64_t stamp = ++S.lvb_stamp;
 
