@@ -458,6 +458,14 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 		}
 	} else {
 		unsync_all(eng);
+		/*
+		 * Problem scenario (p2p-sim): with depart_all a departure is
+		 * recorded even with no grants, and unsync_all() freed the
+		 * departed list: without room depart_node() writes to NULL.
+		 */
+		err = departures_reserve(eng, next, n, NULL, 0);
+		if (err)
+			return err;
 	}
 	for (i = 0; i < eng->n_members; i++)
 		if (!sorted_contains(next, n, eng->members[i]))

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A queued conversion a report asked to cancel (flag bits above the API's). */
+#define P2P_WAITER_CANCELLED (1u << 31)
+
 /* ---- what the table decides, sent to the requester ---- */
 
 static struct glock_p2p *of(void *ctx)
@@ -155,6 +158,8 @@ static struct glock *glock_new(struct glock_p2p *p, const struct glock_name *nam
 	}
 	return gl;
 }
+
+static struct glock **all_glocks(struct glock_p2p *p, size_t *n);
 
 static void drop(struct glock_p2p *p)
 {
@@ -330,6 +335,12 @@ static int reconcile_pending(struct glock_p2p *p, struct glock *gl, uint32_t fro
 		op.kind = GLOCK_OP_CANCEL;
 		return glock__op_apply(&p->tbl, &op);
 	}
+	if (pd->cancel && gl->recovering && pd->kind == GLOCK_OP_CONVERT) {
+		/* The old master may have granted it: decided with every report in. */
+		op.kind = GLOCK_OP_CONVERT;
+		op.flags |= P2P_WAITER_CANCELLED;
+		return glock__op_apply(&p->tbl, &op);
+	}
 	if (pd->cancel) {
 		m_denied(p, &gl->name, from, pd->req_id, GLOCK_DENY_CANCELLED);
 		return 0;
@@ -392,10 +403,38 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 
 /* ---- the entry point for what requesters send ---- */
 
+/* node RESET since what this table has of it: it holds and asks for nothing. */
+static void forget_life(struct glock_p2p *p, uint32_t node, uint64_t life)
+{
+	size_t n, i, k;
+	struct glock **v = all_glocks(p, &n);
+
+	for (i = 0; i < n; i++) {
+		struct glock__holder *h = glock__holder_of(v[i], node);
+		struct glock__waiter *w = glock__waiter_of(v[i], node);
+
+		if (h)
+			glock__holder_remove(v[i], h);
+		if (w)
+			glock__waiter_remove(v[i], (size_t)(w - v[i]->waiters));
+		glock__process(&p->tbl, v[i]);
+		glock__put_if_idle(&p->tbl, v[i]);
+	}
+	free(v);
+	for (i = k = 0; i < p->n_parked; i++) {
+		if (p->parked[i].from == node && (p->parked[i].msg.gen >> 32) < life)
+			drop(p);
+		else
+			p->parked[k++] = p->parked[i];
+	}
+	p->n_parked = k;
+}
+
 int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
 {
 	struct p2p_peer *peer = p->configured ? p2p_peer(p, from) : NULL;
 	struct glock *gl;
+	bool old_cfg;
 
 	if (!peer) {
 		/*
@@ -406,6 +445,14 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		 */
 		park(p, from, msg);
 		return 0;
+	}
+	if ((msg->gen >> 32) < (peer->gen_seen >> 32)) {
+		drop(p); /* sent before its sender's RESET */
+		return 0;
+	}
+	if ((msg->gen >> 32) > (peer->gen_seen >> 32)) {
+		forget_life(p, from, msg->gen >> 32);
+		peer->gen_seen = msg->gen >> 32 << 32;
 	}
 	if (msg->kind == GLOCK_P2P_REPORT) {
 		bool newer = msg->gen > peer->gen_seen;
@@ -425,13 +472,18 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 			unpark(p); /* requests sent after the report */
 		return err;
 	}
-	if (msg->config_id != p->cfg_id) {
-		if (peer->done)
-			drop(p); /* sent before the sender reached this configuration */
-		else
-			park(p, from, msg); /* sent after a change this node has not seen yet */
+	old_cfg = msg->config_id != p->cfg_id;
+	if (old_cfg && !peer->done) {
+		park(p, from, msg); /* sent after a change this node has not seen yet */
 		return 0;
 	}
+	/*
+	 * Else sent before the sender reached this configuration.  Problem
+	 * scenario (p2p-sim): 2 sends LOCK to G's master 1; 4 joins, G stays
+	 * with 1, so 2 reports nothing; 2's DONE (CPG) overtakes the LOCK
+	 * (link).  Dropped here, the request was lost for good.  Only a report
+	 * supersedes it, and the generation says whether one did.
+	 */
 	if (msg->gen < peer->gen_seen) {
 		drop(p); /* its report, read since, said what counts */
 		return 0;
@@ -440,9 +492,21 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		park(p, from, msg);
 		return 0;
 	}
+	if (!peer->done && msg->gen > peer->gen_cfg) {
+		/*
+		 * Problem scenario (p2p-sim): R's report round for this
+		 * configuration covers G and H; H's REPORT sets the generation,
+		 * R's RELEASE of G (link) overtakes G's REPORT (CPG), and the
+		 * late REPORT gives R its EX back for good.  Until R's DONE,
+		 * which follows its REPORTs, the round may be incomplete.
+		 */
+		park(p, from, msg);
+		return 0;
+	}
 	if (p2p_master_now(p, &msg->name) != p->cfg.local_node) {
 		drop(p);
-		return -EPROTO; /* same configuration, other master: the sender is wrong */
+		/* Same configuration, other master: the sender is wrong. */
+		return old_cfg ? 0 : -EPROTO;
 	}
 	gl = glock__find(&p->tbl, &msg->name);
 	if ((gl && gl->recovering) || (!gl && p2p_name_gained(p, &msg->name))) {
@@ -489,6 +553,57 @@ int p2p_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t n_gone)
 	return 0;
 }
 
+/*
+ * Every report is in.  Problem scenario (p2p-sim): R holds DF and converts
+ * to SH; the old master grants it, then SH to S, and is lost with R's
+ * GRANT.  R reports DF with the conversion pending, S reports SH: DF next
+ * to SH, and R would use DF again if its conversion were then cancelled.
+ * A holder whose mode conflicts with another's while its queued
+ * conversion fits them all was granted that conversion: say it again.
+ */
+static void regrant_conversions(struct glock_p2p *p, struct glock *gl)
+{
+	size_t i = 0, j;
+
+	while (i < gl->n_waiters) {
+		struct glock__waiter w = gl->waiters[i];
+		struct glock__holder *h = w.convert ? glock__holder_of(gl, w.node) : NULL;
+		bool conflict = false, fits = true;
+
+		for (j = 0; h && j < gl->n_holders; j++) {
+			if (gl->holders[j].node == w.node)
+				continue;
+			conflict |= !glock_mode_compatible(gl->holders[j].mode, h->mode);
+			fits &= glock_mode_compatible(gl->holders[j].mode, w.mode);
+		}
+		if (!h || !conflict || !fits) {
+			i++;
+			continue;
+		}
+		glock__waiter_remove(gl, i);
+		h->mode = w.mode;
+		h->req_id = w.req_id;
+		h->flags = w.flags;
+		h->demote_sent = false;
+		h->demote_target = GLOCK_MODE_UN;
+		send_grant(p, gl, w.node, w.req_id, w.mode);
+	}
+	/* The other conversions reported as cancelled are, now. */
+	for (i = 0; i < gl->n_waiters;) {
+		struct glock_op op = {
+			.kind = GLOCK_OP_CANCEL, .node = gl->waiters[i].node,
+			.req_id = gl->waiters[i].req_id, .name = gl->name,
+		};
+
+		if (!(gl->waiters[i].flags & P2P_WAITER_CANCELLED)) {
+			i++;
+			continue;
+		}
+		if (glock__op_apply(&p->tbl, &op))
+			i++; /* cannot happen: it is queued */
+	}
+}
+
 void p2p_master_try_recover(struct glock_p2p *p)
 {
 	size_t i;
@@ -506,6 +621,7 @@ void p2p_master_try_recover(struct glock_p2p *p)
 		for (gl = p->tbl.buckets[i]; gl; gl = gl->hash_next) {
 			if (!gl->recovering)
 				continue;
+			regrant_conversions(p, gl);
 			gl->recovering = false;
 			if (gl->lvb_invalid)
 				gl->lvb_seq++; /* no stale writer's base matches it */

@@ -164,7 +164,8 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 	uint32_t next[GLOCK_NODES_MAX], gone[GLOCK_NODES_MAX];
 	struct p2p_peer peers[GLOCK_NODES_MAX];
 	struct p2p_departed dep[P2P_DEPARTED_MAX];
-	size_t n_dep = 0;
+	uint32_t forgot[P2P_DEPARTED_MAX];
+	size_t n_dep = 0, n_forgot = 0;
 	struct p2p_config_rec *rec;
 	int err;
 
@@ -188,7 +189,10 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 	for (i = 0; i < n; i++) {
 		struct p2p_peer *old = p->configured ? p2p_peer(p, next[i]) : NULL;
 
-		peers[i] = old ? *old : (struct p2p_peer){ .node = next[i] };
+		peers[i] = old ? *old : (struct p2p_peer){ .node = next[i], .gen = p->life << 32 };
+		if (!old && next[i] == p->cfg.local_node)
+			peers[i].gen_seen = p->life << 32; /* its own life it knows */
+		peers[i].gen_cfg = peers[i].gen_seen;
 		peers[i].done = false;
 	}
 
@@ -231,6 +235,21 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 	memcpy(rec->members, next, n * sizeof(*next));
 	if (p->n_history < P2P_HISTORY_MAX)
 		p->n_history++;
+	/*
+	 * Problem scenario (p2p-sim): in a partition without quorum this node
+	 * made placeholders for the nodes on the other side; at the merge
+	 * they are members again, departed nowhere, and nobody would ever
+	 * send their RECOVERY_DONE.  A node that leaves the list goes as if
+	 * recovered.
+	 */
+	for (i = 0; i < p->n_departed; i++) {
+		size_t k;
+
+		for (k = 0; k < n_dep && dep[k].node != p->departed[i].node; k++)
+			;
+		if (k == n_dep)
+			forgot[n_forgot++] = p->departed[i].node;
+	}
 	memcpy(p->departed, dep, n_dep * sizeof(*dep));
 	p->n_departed = n_dep;
 	if (n_gone || !p->configured)
@@ -243,13 +262,36 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 
 		emit(p, &out);
 	}
+	for (i = 0; i < n_forgot; i++)
+		p2p_master_recovery_done(p, forgot[i]);
 	err = p2p_master_confchg(p, gone, n_gone);
 	p2p_rq_confchg(p);
 	return err;
 }
 
+/*
+ * Problem scenario (p2p-sim): a partition splits in two halves without
+ * quorum; every node RESETs as it reaches that point of the stream, and
+ * generations started again at 0.  A REPORT of before the reset (multicast,
+ * or sent on a link by a node not reset yet) then set a generation that
+ * made every later request of its sender look stale, or put grants of its
+ * old life into a master's table for good.  A new life starts its
+ * generations higher (master.c forgets the old one when it shows).
+ */
 static void apply_reset(struct glock_p2p *p)
 {
+	size_t i;
+
+	/* What is in flight on the links is of the old life; a master asks again at up. */
+	for (i = 0; i < p->n_members; i++) {
+		struct glock_p2p_output out = {
+			.kind = GLOCK_P2P_OUT_LINK_RESET, .node = p->members[i],
+		};
+
+		if (p->members[i] != p->cfg.local_node)
+			emit(p, &out);
+	}
+	p->life++;
 	p2p_rq_lose_all(p);
 	p2p_master_clear(p);
 	p->configured = false;
@@ -408,6 +450,13 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 		} else {
 			peer->link_down = false;
 			p2p_rq_link_up(p, peer->node);
+			/*
+			 * A DEMOTE sent while the link was down is lost; a holder
+			 * with nothing to report (one a master believes from before
+			 * the holder's RESET) would never be asked again.
+			 */
+			p2p_master_link_down(p, peer->node);
+			p2p_master_process_all(p);
 		}
 		break;
 	}

@@ -19,6 +19,7 @@ struct p2p_peer {
 	uint64_t gen;      /* requester: our generation for this master */
 	uint64_t gen_seen; /* master: generation of this requester's last report */
 	bool done;         /* its DONE for the current configuration is in */
+	uint64_t gen_cfg;  /* master: gen_seen when the current configuration began */
 	bool link_down;
 };
 
@@ -84,6 +85,11 @@ struct glock_p2p {
 	struct p2p_departed departed[P2P_DEPARTED_MAX]; /* sorted by node */
 	size_t n_departed;
 	bool recovery_pending;
+	/*
+	 * RESETs so far: the high half of every generation this node starts
+	 * with, so that a master tells its messages from those of before.
+	 */
+	uint64_t life;
 	uint64_t recovered_cfg; /* configuration whose recovery completed last; 0: none */
 
 	/* master */

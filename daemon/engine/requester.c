@@ -157,9 +157,18 @@ static uint64_t round_gen(struct glock_p2p *p, uint32_t master, bool *bumped)
 	return peer->gen;
 }
 
+/*
+ * A master that gains one of this node's glocks gets a report round, and
+ * the round covers every glock it masters, not only the gained ones.
+ * Problem scenario (p2p-sim): R waits for A at M; B moves to M, R reports B
+ * under a new generation; M grants A before it reads that report, and R
+ * drops the GRANT (old generation).  A was not in the round, so nothing
+ * sent it again: R waited for ever while M had it as a holder.
+ */
 void p2p_rq_confchg(struct glock_p2p *p)
 {
 	bool bumped[GLOCK_NODES_MAX] = { false };
+	bool round[GLOCK_NODES_MAX] = { false };
 	size_t i;
 
 	for (i = 0; i < p->rq.n_buckets; i++) {
@@ -167,9 +176,19 @@ void p2p_rq_confchg(struct glock_p2p *p)
 
 		for (g = p->rq.buckets[i]; g; g = g->next) {
 			uint32_t m = p2p_master_now(p, &g->name);
+
+			if (m != g->master)
+				round[p2p_peer(p, m) - p->peers] = true;
+		}
+	}
+	for (i = 0; i < p->rq.n_buckets; i++) {
+		struct rq_glock *g;
+
+		for (g = p->rq.buckets[i]; g; g = g->next) {
+			uint32_t m = p2p_master_now(p, &g->name);
 			struct glock_p2p_msg msg;
 
-			if (m == g->master)
+			if (!round[p2p_peer(p, m) - p->peers])
 				continue;
 			report_fill(g, round_gen(p, m, bumped), &msg);
 			g->master = m;
@@ -335,6 +354,18 @@ int p2p_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_ms
 		.name = &msg->name, .req_id = msg->req_id, .node = p->cfg.local_node,
 	};
 
+	if ((msg->gen >> 32) < (peer->gen >> 32) && from == p2p_master_now(p, &msg->name) &&
+	    (msg->kind == GLOCK_P2P_GRANT || msg->kind == GLOCK_P2P_DEMOTE)) {
+		/*
+		 * The master believes what this node held or asked before its
+		 * RESET (see apply_reset()): tell it the truth in this life.
+		 */
+		struct rq_glock none = { .name = msg->name };
+		struct glock_p2p_msg r;
+
+		report_fill(g ? g : &none, peer->gen, &r);
+		p2p_send(p, from, &r);
+	}
 	if (!g || from != g->master || from != p2p_master_now(p, &msg->name) ||
 	    msg->gen != peer->gen) {
 		p->dropped++; /* not the current master's answer to what we now ask */

@@ -627,6 +627,65 @@ static void test_node_without_quorum_true_after_departure_drops_table_at_next_co
 	h_assert_consistent(c);
 }
 
+static void ignore_output(void *ctx, const struct glock_output *out)
+{
+	(void)ctx;
+	(void)out;
+}
+
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): lock_path = p2p runs the
+ * engine with depart_all.  Node 1 is synced; node 3 departs and, before a
+ * QUORUM{true} confirms the change, node 2 departs too.  Rule 3 drops the
+ * table (and the departed list with it); recording node 2 as departed then
+ * wrote through a NULL list.
+ */
+static void test_depart_all_second_departure_before_quorum_resets_cleanly(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 }, one[] = { 1 };
+	struct glock_engine_config cfg;
+	struct glock_engine *eng;
+	struct glock_departed_rec dep[4];
+	struct glock_input in = { .kind = GLOCK_IN_CONFCHG };
+	uint32_t i;
+
+	(void)state;
+	glock_engine_config_defaults(&cfg, 1);
+	cfg.depart_all = true;
+	eng = glock_engine_new(&cfg, ignore_output, NULL);
+	assert_non_null(eng);
+	in.u.confchg.n_members = 3;
+	in.u.confchg.members = three;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	for (i = 1; i <= 3; i++) {
+		struct glock_input h = { .kind = GLOCK_IN_HELLO };
+
+		h.u.hello.node = i;
+		h.u.hello.config_id = glock_engine_config_id(eng);
+		assert_int_equal(glock_engine_apply(eng, &h), 0);
+	}
+	in = (struct glock_input){ .kind = GLOCK_IN_QUORUM };
+	in.u.quorum.from = 1;
+	in.u.quorum.quorate = true;
+	in.u.quorum.config_id = glock_engine_config_id(eng);
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	assert_true(glock_engine_synced(eng));
+
+	in = (struct glock_input){ .kind = GLOCK_IN_CONFCHG };
+	in.u.confchg.n_members = 2;
+	in.u.confchg.members = two;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	assert_int_equal(glock_engine_departed(eng, dep, 4), 1);
+	in.u.confchg.n_members = 1;
+	in.u.confchg.members = one;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	assert_false(glock_engine_synced(eng));
+	assert_int_equal(glock_engine_departed(eng, dep, 4), 1);
+	assert_int_equal(dep[0].node, 2);
+	assert_false(dep[0].fenced);
+	glock_engine_free(eng);
+}
+
 int main(void)
 {
 #define T3(t) cmocka_unit_test_setup_teardown(t, setup3, teardown)
@@ -650,6 +709,7 @@ int main(void)
 		T3(test_snapshot_taken_after_quorum_regained_includes_its_grants),
 		cmocka_unit_test_setup_teardown(test_abandoned_snapshot_leaves_no_partial_table, setup2, teardown),
 		T3(test_node_without_quorum_true_after_departure_drops_table_at_next_confchg),
+		cmocka_unit_test(test_depart_all_second_departure_before_quorum_resets_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

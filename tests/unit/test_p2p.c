@@ -18,6 +18,7 @@
 
 #include "p2p.h"
 #include "rendezvous.h"
+#include "table.h" /* glock__name_hash(): the order a requester reports in */
 
 #define N_MAX 4
 #define Q_MAX 512
@@ -626,6 +627,261 @@ static void test_reset_loses_everything_local(void **state)
 	assert_int_equal(st.mastered, 0);
 }
 
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 2 sends LOCK to G's master
+ * 1; 4 joins before the LOCK arrives and G stays with 1, so 2 reports
+ * nothing; 2's DONE for the new configuration (CPG) reaches 1 before the
+ * LOCK (link).  The master dropped it as sent in an earlier configuration:
+ * 2 waited for ever.
+ */
+static void test_request_from_previous_configuration_is_not_lost(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g = { .lockspace = "fs", .type = 2 };
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	for (g.number = 100; g.number < 10100; g.number++)
+		if (glock_master_of(&g, three, 3) == 1 && glock_master_of(&g, four, 4) == 1)
+			break;
+	assert_int_equal(glock_master_of(&g, four, 4), 1);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r), 0);
+	assert_int_equal(C.link[2][1].n, 1); /* the LOCK is on its way */
+	node_start(4);
+	C.members[C.n_members++] = 4;
+	confchg();
+	ready_all();
+	deliver_cpg(); /* every DONE is in before the LOCK arrives */
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r), 1);
+}
+
+/* A name whose master is a among members x[] and b among y[]. */
+static struct glock_name name_moving(const uint32_t *x, size_t nx, uint32_t a, const uint32_t *y,
+				     size_t ny, uint32_t b, uint64_t from)
+{
+	struct glock_name n = { .lockspace = "fs", .type = 2 };
+
+	for (n.number = from; n.number < from + 100000; n.number++)
+		if (glock_master_of(&n, x, nx) == a && glock_master_of(&n, y, ny) == b)
+			return n;
+	fail_msg("no such name");
+	return n;
+}
+
+/* Delivers the head of the CPG queue, whatever the p2p says of it. */
+static void deliver_cpg_head(void)
+{
+	struct qmsg m = q_pop(&C.cpg);
+	size_t i;
+
+	for (i = 0; i < C.n_members; i++) {
+		struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_DONE };
+
+		if (m.to == 0) {
+			in.u.node.node = m.from;
+		} else {
+			if (C.members[i] != m.to)
+				continue;
+			in.kind = GLOCK_P2P_IN_MSG;
+			in.u.msg.from = m.from;
+			in.u.msg.msg = &m.msg;
+		}
+		(void)apply(C.members[i], &in);
+	}
+}
+
+static void deliver_link_head(uint32_t from, uint32_t to)
+{
+	struct qmsg m = q_pop(&C.link[from][to]);
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+
+	in.u.msg.from = m.from;
+	in.u.msg.msg = &m.msg;
+	assert_int_equal(apply(to, &in), 0);
+}
+
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 1 waits for A at 2; 3
+ * dies and B, which 1 holds, moves to 2: 1 reports B under a new
+ * generation.  2 grants A before it reads that report; 1 drops the GRANT
+ * (old generation).  A was not in the round, so nothing sent it again.
+ */
+static void test_grant_outside_report_round_is_sent_again(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name a, b;
+	uint64_t ra, rb, r2;
+
+	(void)state;
+	cluster_up(3);
+	a = name_moving(three, 3, 2, two, 2, 2, 100);
+	b = name_moving(three, 3, 3, two, 2, 2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &b, GLOCK_MODE_SH, 0, &rb), 0);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &a, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rb), 1);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &a, GLOCK_MODE_EX, 0, &ra), 0);
+	deliver_all(); /* 1 waits behind 2 */
+	crash(3);
+	ready_all();
+	assert_int_equal(op(2, GLOCK_OP_RELEASE, &a, GLOCK_MODE_UN, 0, NULL), 0);
+	assert_int_equal(C.link[2][1].n, 1); /* the GRANT, under the old generation */
+	deliver_link_head(2, 1);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, ra), 0);
+	deliver_all(); /* the reports */
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, ra), 1);
+}
+
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 1 holds G (master 2) and
+ * H (master 3); 3 dies, H moves to 2 and 1's round to 2 reports both.  2
+ * reads H's REPORT (the new generation), then 1's RELEASE of G (link),
+ * then G's REPORT (CPG) saying EX: 1's EX came back for good and the next
+ * EX waiter starved.
+ */
+static void test_release_overtaking_its_report_is_not_undone(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g, h, first, second;
+	uint64_t rg, rh, r2;
+	size_t i;
+
+	(void)state;
+	cluster_up(3);
+	/* The requester reports in hash-bucket order: H's REPORT goes first. */
+	h = name_moving(three, 3, 3, two, 2, 2, 100);
+	g = name_moving(three, 3, 2, two, 2, 2, 100);
+	while ((glock__name_hash(&g) & 63) <= (glock__name_hash(&h) & 63))
+		g = name_moving(three, 3, 2, two, 2, 2, g.number + 1);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &rg), 0);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &h, GLOCK_MODE_EX, 0, &rh), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rg), 1);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rh), 1);
+	crash(3);
+	ready_all();
+	/* CPG up to 1's first REPORT for 2. */
+	for (i = 0; C.cpg.n; i++) {
+		struct qmsg *m = &C.cpg.v[C.cpg.head];
+		bool report = m->from == 1 && m->to == 2;
+
+		if (report)
+			first = m->msg.name;
+		deliver_cpg_head();
+		if (report)
+			break;
+	}
+	assert_int_equal(glock_name_compare(&first, &h), 0);
+	second = g;
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &second, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_link_head(1, 2);
+	deliver_all(); /* the second REPORT, the DONEs */
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &second, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+}
+
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 1 reports G to itself at
+ * a change, then RESETs (quorum lost) before the REPORT is delivered.  The
+ * REPORT of its old life came after the reset and made every later
+ * request of its new life (generations again from 0) look stale.
+ */
+static void test_report_from_before_a_reset_is_dropped(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
+	struct glock_name g;
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
+	crash(3); /* 1 reports G to itself: in the CPG queue */
+	assert_int_equal(apply(1, &in), 0);
+	assert_int_equal(count(1, GLOCK_OUT_LOST, 0), 1);
+	while (C.cpg.n)
+		deliver_cpg_head(); /* the old REPORT reaches the reset node */
+	confchg(); /* it is configured again, as after its next change */
+	ready_all();
+	while (C.cpg.n)
+		deliver_cpg_head();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
+}
+
+/*
+ * Problem scenario (found by tests/sim/p2p-sim): 1 holds DF and converts
+ * to SH; the master 3 grants it, then SH to 2, and dies with 1's GRANT.
+ * 1 reports DF with the conversion pending, 2 reports SH; 1 cancels.
+ * Cancelled, 1 would use DF again next to 2's SH.
+ */
+static void test_conversion_granted_by_a_dead_master_is_granted_again(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, rc, r2;
+	uint32_t m;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_DF, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_SH, 0, &rc), 0);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_link_head(1, 3); /* the conversion is granted ... */
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2); /* ... and 2's SH next to it */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	crash(3); /* with 1's GRANT */
+	m = glock_p2p_master_of(C.node[1].p, &g);
+	assert_int_equal(m, 1);
+	assert_int_equal(op(1, GLOCK_OP_CANCEL, &g, GLOCK_MODE_UN, 0, &rc), 0);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_DENY, rc), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
+}
+
+/* As above, the cancel sent before the crash: the REPORT carries it. */
+static void test_reported_cancel_of_a_granted_conversion_is_granted(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, rc, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 1, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_DF, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_CONVERT, &g, GLOCK_MODE_SH, 0, &rc), 0);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_link_head(1, 3);
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2);
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(op(1, GLOCK_OP_CANCEL, &g, GLOCK_MODE_UN, 0, &rc), 0); /* lost with 3 */
+	crash(3);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_DENY, rc), 0);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +895,16 @@ int main(void)
 		cmocka_unit_test_teardown(test_grant_lost_on_reset_is_sent_again, teardown),
 		cmocka_unit_test_teardown(test_release_lost_on_reset_is_reported, teardown),
 		cmocka_unit_test_teardown(test_reset_loses_everything_local, teardown),
+		cmocka_unit_test_teardown(test_request_from_previous_configuration_is_not_lost,
+					  teardown),
+		cmocka_unit_test_teardown(test_grant_outside_report_round_is_sent_again, teardown),
+		cmocka_unit_test_teardown(test_release_overtaking_its_report_is_not_undone,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_from_before_a_reset_is_dropped, teardown),
+		cmocka_unit_test_teardown(test_conversion_granted_by_a_dead_master_is_granted_again,
+					  teardown),
+		cmocka_unit_test_teardown(test_reported_cancel_of_a_granted_conversion_is_granted,
+					  teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,93 @@
+#!/bin/sh
+# Shows p2p-sim has teeth: each mutant (one deliberate bug in a copy of
+# daemon/engine made by sed, or a link that reorders) must be caught, i.e.
+# p2p-sim must exit 1 on the seed windows run-p2p-sim.sh passes.
+# Usage: p2p-mutation-check.sh [SRCDIR [CC]] (make check passes them by environment)
+set -u
+srcdir=$(cd "${1:-${srcdir:-.}}" && pwd)
+cc=${2:-${CC:-cc}}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+pass=0
+fail=0
+
+engine_c="engine.c hold.c master.c p2p.c rendezvous.c requester.c table.c"
+engine_files="$engine_c engine.h hold.h p2p.h p2p_internal.h rendezvous.h table.h"
+
+# run_sim [SIM OPTIONS...]: 0 if every window passes, 1 if one is caught.
+run_sim() {
+	for range in 3-5 6-10 11-16; do
+		if ! "$work/sim" --nodes "$range" --steps 3000 --seed 101 --seeds 36 --quiet "$@" \
+			> "$work/out" 2>&1; then
+			return 1
+		fi
+	done
+	return 0
+}
+
+build() {
+	(cd "$work" && $cc -std=gnu11 -O1 -w -I"$work" "$srcdir/tests/sim/p2p-sim.c" $engine_c \
+		-o "$work/sim")
+}
+
+report() {
+	name=$1 rc=$2
+	if [ "$rc" -eq 1 ]; then
+		echo "ok   $name: caught ($(grep -m1 'VIOLATION' "$work/out" | cut -c1-100))"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $name: not caught"
+		fail=$((fail + 1))
+	fi
+}
+
+copy_engine() {
+	for f in $engine_files; do
+		cp "$srcdir/daemon/engine/$f" "$work/"
+	done
+}
+
+# mutant NAME FILE SED: FILE is one of daemon/engine's files.
+mutant() {
+	name=$1 file=$2 expr=$3
+	copy_engine
+	sed "$expr" "$srcdir/daemon/engine/$file" > "$work/$file"
+	if cmp -s "$srcdir/daemon/engine/$file" "$work/$file"; then
+		echo "FAIL $name: the mutation did not apply (engine changed?)"
+		fail=$((fail + 1))
+		return
+	fi
+	if ! build; then
+		echo "FAIL $name: does not build"
+		fail=$((fail + 1))
+		return
+	fi
+	run_sim
+	report "$name" $?
+}
+
+# The unmutated engine must pass, or nothing below means anything.
+copy_engine
+if ! build || ! run_sim; then
+	echo "FAIL baseline: p2p-sim fails on the unmutated engine"
+	exit 1
+fi
+echo "ok   baseline: passes"
+
+# Recovery: a master forgets a reported waiter (its request is never answered).
+mutant forgets-reported-waiter master.c 's/^	op.kind = pd->kind;$/	return 0;/'
+# Recovery: a gained glock gets no placeholders for departed nodes.
+mutant no-placeholders master.c 's/^			glock__expired_add(gl, &h);$/			(void)h;/'
+# Departure: a departed node's grants are dropped instead of expiring.
+mutant departed-grants-dropped master.c 's/^		(void)glock__depart(&p->tbl, gone\[i\], v, kept);$/		(void)gone;/'
+# Safety: a compatibility entry flipped (SH with EX).
+mutant compat-sh-ex table.c 's/\[GLOCK_MODE_SH\] = { true, true, false, false },/[GLOCK_MODE_SH] = { true, true, false, true },/'
+
+# Links: one that does not keep FIFO order (a simulator flag, the engine as is).
+copy_engine
+build
+run_sim --mutant-reorder
+report link-reorders $?
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
