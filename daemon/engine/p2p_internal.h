@@ -90,6 +90,13 @@ struct glock_p2p {
 	 * with, so that a master tells its messages from those of before.
 	 */
 	uint64_t life;
+	/*
+	 * Requester: the last generation given to any master.  One counter
+	 * for all of them: a master that departs and comes back gets a new
+	 * peer entry here, and must still never see a generation it saw
+	 * before (it may hold a report of ours from before its departure).
+	 */
+	uint64_t gen_last;
 	uint64_t recovered_cfg; /* configuration whose recovery completed last; 0: none */
 
 	/* master */

@@ -151,7 +151,10 @@ static uint64_t round_gen(struct glock_p2p *p, uint32_t master, bool *bumped)
 	size_t i = (size_t)(peer - p->peers);
 
 	if (!bumped[i]) {
+		if (peer->gen < p->gen_last)
+			peer->gen = p->gen_last;
 		peer->gen++;
+		p->gen_last = peer->gen;
 		bumped[i] = true;
 	}
 	return peer->gen;

@@ -555,6 +555,68 @@ static void link_reset(uint32_t a, uint32_t b)
 	assert_int_equal(apply(a, &in), 0);
 }
 
+/*
+ * A master that comes back must see generations newer than any it saw
+ * before: node 3's glockd loses corosync (a fresh p2p), node 1's report
+ * round of a link reset reaches the fresh one over the link that survived
+ * and waits there for a configuration; node 3 departs and rejoins.  If
+ * node 1 counted its generations for node 3 from zero again, node 3 would
+ * take its report of the rejoin for an old one, answer with the stale
+ * generation, and node 1 would drop the DEMOTE: nobody else ever gets G.
+ */
+static void test_a_master_back_sees_only_newer_generations(void **state)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct glock_name g;
+	struct queue held;
+	uint64_t r1, r3;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(3, 300);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	link_reset(1, 3); /* a first round, taken: node 1's generation for 3 goes up */
+	deliver_all();
+	link_reset(1, 3);
+	held = C.link[1][3];
+	C.link[1][3].n = C.link[3][1].n = 0;
+	glock_p2p_free(C.node[3].p);
+	node_start(3);
+	while (held.n) {
+		struct qmsg m = q_pop(&held);
+
+		in.u.msg.from = m.from;
+		in.u.msg.msg = &m.msg;
+		(void)apply(3, &in); /* no configuration yet: kept for one */
+	}
+	C.members[0] = 1;
+	C.members[1] = 2;
+	C.n_members = 2;
+	C.departed[0] = 3;
+	C.n_departed = 1;
+	confchg();
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+	C.members[2] = 3;
+	C.n_members = 3;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(glock_p2p_master_of(C.node[1].p, &g), 3);
+
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_DEMOTE, 0), 1);
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+}
+
 static void test_grant_lost_on_reset_is_sent_again(void **state)
 {
 	struct glock_name g;
@@ -892,6 +954,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_hostile_messages_change_nothing, teardown),
 		cmocka_unit_test_teardown(test_master_crash_rebuilds_from_reports, teardown),
 		cmocka_unit_test_teardown(test_waiter_survives_master_crash, teardown),
+		cmocka_unit_test_teardown(test_a_master_back_sees_only_newer_generations, teardown),
 		cmocka_unit_test_teardown(test_grant_lost_on_reset_is_sent_again, teardown),
 		cmocka_unit_test_teardown(test_release_lost_on_reset_is_reported, teardown),
 		cmocka_unit_test_teardown(test_reset_loses_everything_local, teardown),
