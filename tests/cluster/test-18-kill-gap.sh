@@ -36,7 +36,9 @@ expect_line "node 1's waiter is granted EX on 2/1800 (fence = none)" p1 '^w gran
 waited=$(( $(now_ms) - t0 ))
 check_until 20 "nodes 1 and 2 are synced with 2 members" eval 'synced 1 2 && synced 2 2'
 members_ms=$(( $(now_ms) - t0 ))
-check "node 2's bench ran to its end" wait "$bpid"
+wait "$bpid"
+brc=$?
+check "node 2's bench ran to its end (status $brc)" test "$brc" -eq 0
 check "... with no error" eval 'grep -q "\"error\":\"\"" "$bench"'
 max=$(sed -n 's/.*"max_us":\([0-9.]*\).*/\1/p' "$bench")
 p50=$(sed -n 's/.*"p50_us":\([0-9.]*\).*/\1/p' "$bench")
@@ -45,6 +47,7 @@ probe_do p1 "unlock w" '^w (unlocked|error)'
 probe_stop p3
 
 check "node 3's corosync restarted" cluster start 3 corosync
+check_until 30 "node 3's corosync answers" on 3 corosync-cmapctl -g totem.cluster_name
 check "node 3's glockd restarted" cluster start 3 glockd
 check_until 60 "all synced with 3 members" all_synced
 test_end
