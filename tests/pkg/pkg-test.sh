@@ -42,7 +42,8 @@
 # build), GLOCK_PKG_TIMEOUT, GLOCK_VM_KERNEL (the guests' kernel image,
 # default the newest /boot/vmlinuz-*-amd64 with headers), GLOCK_VM_ACCEL
 # (as deploy/vm-cluster).  Names used, apart from other runs: netns prefix
-# gpk (gpk-n1.. gpk-br, gpk-vmnet), state under /run/glockd-pkg-*.PID.
+# gpk (gpk-n1.. gpk-br, gpk-vmnet), state in /run/glockd-pkg-netns and
+# /run/glockd-pkg-vm.
 #
 # Installing on the host is why this needs a disposable machine: nothing
 # else in the suite looks at /usr/sbin/glockd, /usr/bin/glockctl or
@@ -130,8 +131,10 @@ if [ -n "$dirty" ]; then
     exit 1
 fi
 
-export GLOCK_NETNS_PREFIX=gpk GLOCK_NETNS_STATE=/run/glockd-pkg-netns.$$
-export GLOCK_VM_STATE=/run/glockd-pkg-vm.$$ GLOCK_VM_NETNS=gpk-vmnet
+export GLOCK_NETNS_PREFIX=gpk GLOCK_NETNS_STATE=/run/glockd-pkg-netns
+# One run at a time (the lock above): fixed names; vm-cluster keeps its
+# accel probe's result in the state dir for the next run.
+export GLOCK_VM_STATE=/run/glockd-pkg-vm GLOCK_VM_NETNS=gpk-vmnet
 for ns in gpk-br gpk-n1 gpk-n2 gpk-n3 gpk-vmnet; do
     if ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$ns"; then
         bad "network namespace $ns exists (another run, or left over: ip netns del $ns)"
@@ -146,9 +149,23 @@ mkdir -p "$SHARED/fs" "$WORK/inst/daemon"
 installed=0 netns_up=0 vm_up=0 watchdog=
 extra_pkgs=()
 
+# The trees the packages and DKMS write to: which paths there are, and
+# depmod's output.
+host_files() {
+    find /var/lib/dkms /usr/src /lib/modules /etc/dkms -xdev -printf '%p %y\n' 2>/dev/null | sort
+    md5sum /lib/modules/*/modules.dep 2>/dev/null
+}
+host_files >"$WORK/files.before"
 purge() {
+    local f
     DEBIAN_FRONTEND=noninteractive timeout 300 apt-get -y -q -o DPkg::Lock::Timeout=120 \
-        purge "${PKGS[@]}" "${extra_pkgs[@]}" >"$WORK/purge.log" 2>&1
+        purge "${PKGS[@]}" "${extra_pkgs[@]}" >"$WORK/purge.log" 2>&1 || return 1
+    # DKMS makes itself a module signing key at its first build; no
+    # package owns it, so the purge leaves it.  Made by this run: removed.
+    for f in /var/lib/dkms/mok.key /var/lib/dkms/mok.pub; do
+        [ -e "$f" ] && ! grep -q "^$f " "$WORK/files.before" && rm -f "$f"
+    done
+    return 0
 }
 
 finish() {
@@ -475,6 +492,13 @@ if cmp -s "$WORK/dpkg.before" "$WORK/dpkg.final"; then
 else
     bad "purge: dpkg's package list differs from before:"
     diff "$WORK/dpkg.before" "$WORK/dpkg.final" | indent
+fi
+host_files >"$WORK/files.final"
+if cmp -s "$WORK/files.before" "$WORK/files.final"; then
+    ok "purge: /var/lib/dkms, /usr/src, /lib/modules (and modules.dep) as before"
+else
+    bad "purge: files differ from before the install:"
+    diff "$WORK/files.before" "$WORK/files.final" | indent
 fi
 left=
 for f in /usr/sbin/glockd /usr/bin/glockctl /etc/glockd.conf "/usr/src/glockfs-$UPSTREAM" \
