@@ -35,8 +35,10 @@
 # the run after GLOCK_PKG_TIMEOUT seconds (default 600).
 #
 # Exit 0 pass, 1 fail, 77 skip (not root, or a tool is missing:
-# dpkg-buildpackage, apt-get, dkms, lintian, corosync, qemu, a kernel image
-# with its headers).  Last line: "N passed, N failed".
+# dpkg-buildpackage, apt-get, dkms, lintian, corosync, qemu, busybox, a
+# kernel image with its headers: deploy/install-deps installs them all,
+# deploy/install-deps --no-vm not qemu and the kernel, so this skips).
+# Last line: "N passed, N failed".
 #
 # Environment: GLOCK_PKG_DEBS (a dir holding already built .debs: skips the
 # build), GLOCK_PKG_TIMEOUT, GLOCK_VM_KERNEL (the guests' kernel image,
@@ -81,7 +83,7 @@ indent() { sed 's/^/#      /'; }
 # ------------------------------------------------------------ preconditions --
 [ "$(id -u)" = 0 ] || skip "needs root (installs packages, namespaces, qemu)"
 for t in dpkg-buildpackage dpkg-checkbuilddeps apt-get dkms lintian corosync \
-         corosync-quorumtool qemu-system-x86_64 pkg-config gcc man modinfo readelf flock; do
+         corosync-quorumtool qemu-system-x86_64 pkg-config gcc man modinfo readelf flock cpio; do
     command -v "$t" >/dev/null || skip "$t not installed (deploy/install-deps installs it)"
 done
 if [ -n "${GLOCK_VM_KERNEL:-}" ]; then
@@ -96,6 +98,7 @@ else
     [ -n "$KVER" ] || skip "no /boot/vmlinuz-*-amd64 with its headers (linux-image-amd64, linux-headers-amd64)"
     export GLOCK_VM_KERNEL=/boot/vmlinuz-$KVER
 fi
+[ -x /bin/busybox ] || skip "no /bin/busybox (busybox-static: the guests' initramfs)"
 [ -r "$GLOCK_VM_KERNEL" ] || skip "kernel image $GLOCK_VM_KERNEL not readable"
 [ -d "/lib/modules/$KVER/build" ] || skip "no headers for $KVER (/lib/modules/$KVER/build)"
 VERSION=$(dpkg-parsechangelog -l "$REPO/debian/changelog" -S Version)
