@@ -55,7 +55,7 @@
 # first (flock), as dpkg would anyway.
 
 # The checks' conditions are eval'd strings, expanded when they run:
-# shellcheck disable=SC2016,SC2034
+# shellcheck disable=SC2016,SC2034,SC2317	# and finish is called by the trap
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -175,24 +175,24 @@ finish() {
     local rc=$?
     trap - EXIT INT TERM HUP
     [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
-    if [ $vm_up = 1 ]; then
+    if [ "$vm_up" = 1 ]; then
         timeout 120 "$VMC" down >/dev/null 2>&1 || echo "warning: vm-cluster down failed"
     fi
-    if [ $netns_up = 1 ]; then
+    if [ "$netns_up" = 1 ]; then
         timeout 60 "$NETNS_CLUSTER" down >/dev/null 2>&1 || echo "warning: netns-cluster down failed"
     fi
-    if [ $installed = 1 ]; then
+    if [ "$installed" = 1 ]; then
         echo "cleanup: purging ${PKGS[*]} ${extra_pkgs[*]}"
         purge || { echo "warning: purge failed:"; tail -n 20 "$WORK/purge.log"; }
     fi
     rm -rf "$WORK"
-    if [ $rc != 0 ] && [ $fail = 0 ]; then
+    if [ "$rc" != 0 ] && [ "$fail" = 0 ]; then
         fail=$((fail + 1))
         echo "FAIL - ended early (exit $rc)"
     fi
     echo "elapsed $(since)"
     echo "$pass passed, $fail failed"
-    [ $fail = 0 ] && exit 0
+    [ "$fail" = 0 ] && exit 0
     exit 1
 }
 trap finish EXIT
@@ -470,7 +470,7 @@ else
     bad "guest: vm-cluster up --nodes 1 on $KVER"
     tail -n 20 "$WORK/vm-up.log" | indent
 fi
-if [ $vm_up = 1 ]; then
+if [ "$vm_up" = 1 ]; then
     if timeout 120 "$VMC" down >"$WORK/vm-down.log" 2>&1; then
         vm_up=0
         check "guest: down, netns $GLOCK_VM_NETNS removed" \
@@ -510,3 +510,6 @@ for f in /usr/sbin/glockd /usr/bin/glockctl /etc/glockd.conf "/usr/src/glockfs-$
 done
 check "purge: no file of the packages or of DKMS left${left:+:$left}" test -z "$left"
 check "purge: modinfo -k $KVER glockfs finds nothing" eval '! modinfo -k "$KVER" glockfs >/dev/null 2>&1'
+
+# finish (the EXIT trap) prints the counts and sets the exit status.
+exit 0
