@@ -6,14 +6,18 @@
 #   3. the same under AddressSanitizer/UBSan, and the unit tests under valgrind;
 #   4. cluster tests: real corosync + glockd in network namespaces, with
 #      lock_path = cpg and again with lock_path = p2p;
-#   5. VM tests: glockfs.ko in qemu guests (skipped, with the reason, where
+#   5. packages (tests/pkg/pkg-test.sh): the README's package path on this
+#      machine, which must be disposable: build-debs, lintian, apt install,
+#      the installed glockd on a netns cluster, the DKMS-built glockfs.ko in
+#      a guest, then purge (the host's package list as before);
+#   6. VM tests: glockfs.ko in qemu guests (skipped, with the reason, where
 #      qemu or a kernel image is missing).
 # Every stage ends with "N passed, N failed"; so does this script.
-#   GLOCK_TEST_STAGES="unit asan valgrind cluster vm" picks stages.
+#   GLOCK_TEST_STAGES="unit asan valgrind cluster pkg vm" picks stages.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-stages=${GLOCK_TEST_STAGES:-unit asan valgrind cluster vm}
+stages=${GLOCK_TEST_STAGES:-unit asan valgrind cluster pkg vm}
 builddir=${GLOCK_BUILDDIR:-$top/build}
 logdir=${GLOCK_TEST_LOGS:-$top/build-logs}
 mkdir -p "$logdir"
@@ -126,6 +130,11 @@ for stage in $stages; do
 		else
 			run_script cluster cluster-smoke tests/cluster/netns-smoke.sh
 		fi
+		;;
+	pkg)
+		# Installs the packages and purges them before it ends, so the
+		# vm stage after it sees the host as before.
+		run_script pkg pkg tests/pkg/pkg-test.sh
 		;;
 	vm)
 		if [ -f "$builddir/Makefile" ]; then
