@@ -8,6 +8,13 @@ tests_cluster_glock_probe_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon/lib
 tests_cluster_glock_probe_CFLAGS = $(AM_CFLAGS) $(QB_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_cluster_glock_probe_LDADD = daemon/lib/libglockclient.la $(QB_LIBS) $(PROTOBUF_C_LIBS)
 
+# The fault campaign's client (test-19-campaign.sh).
+noinst_PROGRAMS += tests/cluster/campaign-client
+tests_cluster_campaign_client_SOURCES = tests/cluster/campaign-client.c
+tests_cluster_campaign_client_CPPFLAGS = $(tests_cluster_glock_probe_CPPFLAGS)
+tests_cluster_campaign_client_CFLAGS = $(tests_cluster_glock_probe_CFLAGS)
+tests_cluster_campaign_client_LDADD = $(tests_cluster_glock_probe_LDADD)
+
 EXTRA_DIST += \
 	tests/cluster/lib.sh \
 	tests/cluster/run-all.sh \
@@ -28,4 +35,5 @@ EXTRA_DIST += \
 	tests/cluster/test-15-metrics.sh \
 	tests/cluster/test-16-top.sh \
 	tests/cluster/test-17-clean-stop.sh \
-	tests/cluster/test-18-kill-gap.sh
+	tests/cluster/test-18-kill-gap.sh \
+	tests/cluster/test-19-campaign.sh
