@@ -462,6 +462,22 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 			drop(p); /* a later round was read already */
 			return 0;
 		}
+		if (msg->config_id != p->cfg_id &&
+		    p2p_master_now(p, &msg->name) != p->cfg.local_node &&
+		    !p2p_config_seen(p, msg->config_id)) {
+			/*
+			 * Problem scenario (p2p-sim 7 nodes, seed 991): M departs;
+			 * R sees it, its link to N comes up and it reports G (SH)
+			 * to N, G's new master, over the link; N, still in the
+			 * configuration where M masters G, dropped the report but
+			 * took its generation, so R's REPORT of the same round
+			 * through CPG looked older and was dropped too: N rebuilt
+			 * G without R's SH and let DF next to it.  A report from a
+			 * configuration this node has not reached waits for it.
+			 */
+			park(p, from, msg);
+			return 0;
+		}
 		/* Answers from now on carry the new generation: they account for it. */
 		peer->gen_seen = msg->gen;
 		if (p2p_master_now(p, &msg->name) == p->cfg.local_node)

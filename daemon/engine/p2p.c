@@ -118,6 +118,20 @@ static const struct p2p_config_rec *history_at(const struct glock_p2p *p, uint64
 	return NULL;
 }
 
+bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_history; i++) {
+		const struct p2p_config_rec *c =
+			&p->history[(p->history_head + P2P_HISTORY_MAX - i) % P2P_HISTORY_MAX];
+
+		if (config_hash(c->members, c->n) == config_id)
+			return true;
+	}
+	return false;
+}
+
 /* Did this node master name in every configuration from..to (local numbers)? */
 static bool mastered_throughout(const struct glock_p2p *p, const struct glock_name *name,
 				uint64_t from, uint64_t to)

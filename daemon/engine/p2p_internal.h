@@ -120,6 +120,8 @@ struct glock_p2p {
 /* p2p.c */
 struct p2p_peer *p2p_peer(struct glock_p2p *p, uint32_t node);
 bool p2p_is_member(const struct glock_p2p *p, uint32_t node);
+/* Was config_id one of this node's configurations (the ones its history keeps)? */
+bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id);
 uint32_t p2p_master_now(const struct glock_p2p *p, const struct glock_name *name);
 void p2p_send(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
 void p2p_multicast(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);

@@ -944,6 +944,70 @@ static void test_reported_cancel_of_a_granted_conversion_is_granted(void **state
 	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
 }
 
+/* One node's configuration change; its DONE follows its reports in CPG. */
+static void confchg_one(uint32_t id)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+
+	in.u.confchg.members = C.members;
+	in.u.confchg.n_members = C.n_members;
+	in.u.confchg.departed = C.departed;
+	in.u.confchg.n_departed = C.n_departed;
+	assert_int_equal(apply(id, &in), 0);
+	q_push(&C.cpg, id, 0, NULL);
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 7 --seed 991): 1 holds G in SH; G's
+ * master 3 dies and G moves to 2.  1 sees the change, its link to 2 comes
+ * up and it reports G over the link; 2 reads that report while still in
+ * the configuration where 3 masters G.  Dropped there but its generation
+ * taken, it made 1's REPORT through CPG look older: 2 rebuilt G without
+ * 1's SH and granted EX next to it.
+ */
+static void test_report_from_a_configuration_not_reached_waits(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, r2;
+	uint32_t j;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, two, 2, 2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+
+	/* 3 dies; only 1 has read the change yet. */
+	C.node[3].up = false;
+	glock_p2p_free(C.node[3].p);
+	C.node[3].p = NULL;
+	for (j = 1; j <= N_MAX; j++)
+		C.link[3][j].n = C.link[j][3].n = 0;
+	memcpy(C.members, two, sizeof(two));
+	C.n_members = 2;
+	C.departed[C.n_departed++] = 3;
+	confchg_one(1);
+	link_reset(1, 2); /* 1 reports G to 2 over the new link */
+	assert_true(C.link[1][2].n > 0);
+	while (C.link[1][2].n)
+		deliver_link_head(1, 2);
+	confchg_one(2);
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0); /* 1 still holds SH */
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1031,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_conversion_granted_by_a_dead_master_is_granted_again,
 					  teardown),
 		cmocka_unit_test_teardown(test_reported_cancel_of_a_granted_conversion_is_granted,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_from_a_configuration_not_reached_waits,
 					  teardown),
 	};
 
