@@ -436,6 +436,10 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 	struct glock *gl;
 	bool old_cfg;
 
+	if (p2p_config_of_old_life(p, msg->config_id)) {
+		drop(p); /* sent before this node's RESET, by a node that RESET too */
+		return 0;
+	}
 	if (!peer) {
 		/*
 		 * Problem scenario: B joins; B sees the change first and sends

@@ -1008,6 +1008,71 @@ static void test_report_from_a_configuration_not_reached_waits(void **state)
 	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
 }
 
+/*
+ * Problem scenario (p2p-sim --nodes 5 --seed 197): 2 and 3 are left
+ * without quorum; 3 reports G (SH, its copy of the LVB) to 2, G's master
+ * there, and both RESET before 2 reads the report.  The report waited for
+ * 2's next configuration and was taken: 3's old life held SH in 2's
+ * table (4's EX waited for good) and its stale copy became the LVB.
+ */
+static void test_report_from_the_configuration_of_a_reset_is_dropped(void **state)
+{
+	const uint32_t four[] = { 1, 2, 3, 4 }, two[] = { 2, 3 }, three[] = { 2, 3, 4 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_OP };
+	struct glock_name g = { .lockspace = "fs", .type = 2 };
+	const struct rec *gr;
+	uint64_t r3, r4;
+
+	(void)state;
+	cluster_up(4);
+	for (g.number = 100;; g.number++)
+		if (glock_master_of(&g, four, 4) == 1 && glock_master_of(&g, two, 2) == 2 &&
+		    glock_master_of(&g, three, 3) == 2)
+			break;
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	down.u.op = (struct glock_op){
+		.kind = GLOCK_OP_CONVERT, .node = 3, .req_id = ++C.req, .name = g,
+		.mode = GLOCK_MODE_SH, .lvb_valid = true,
+	};
+	memset(down.u.op.lvb, 0x33, GLOCK_LVB_LEN);
+	assert_int_equal(apply(3, &down), 0); /* 3 holds SH, its copy 0x33 */
+	deliver_all();
+
+	/* 1 and 4 go at once: 3 reports G to 2, then both RESET. */
+	C.node[1].up = C.node[4].up = false;
+	glock_p2p_free(C.node[1].p);
+	glock_p2p_free(C.node[4].p);
+	C.node[1].p = C.node[4].p = NULL;
+	memset(C.link, 0, sizeof(C.link));
+	memcpy(C.members, two, sizeof(two));
+	C.n_members = 2;
+	C.departed[0] = 1;
+	C.departed[1] = 4;
+	C.n_departed = 2;
+	confchg();
+	assert_int_equal(apply(2, &in), 0);
+	assert_int_equal(apply(3, &in), 0);
+	while (C.cpg.n)
+		deliver_cpg_head(); /* 3's REPORT reaches the reset 2 */
+
+	/* 4 comes back; 2 masters G again, 3 holds nothing in its new life. */
+	node_start(4);
+	memcpy(C.members, three, sizeof(three));
+	C.n_members = 3;
+	C.n_departed = 0;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(4, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r4), 0);
+	deliver_all();
+	assert_int_equal(count(4, GLOCK_OUT_GRANT, r4), 1);
+	gr = last(4, GLOCK_OUT_GRANT);
+	assert_int_not_equal(gr->lvb[0], 0x33); /* lost with the reset, not 3's old copy */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1033,6 +1098,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_reported_cancel_of_a_granted_conversion_is_granted,
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_a_configuration_not_reached_waits,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
 					  teardown),
 	};
 
