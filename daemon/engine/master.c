@@ -188,6 +188,18 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 	};
 }
 
+/* Is a request of from on name parked? */
+static bool parked_from(const struct glock_p2p *p, uint32_t from, const struct glock_name *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_parked; i++)
+		if (p->parked[i].from == from && p->parked[i].msg.kind != GLOCK_P2P_REPORT &&
+		    glock_name_compare(&p->parked[i].msg.name, name) == 0)
+			return true;
+	return false;
+}
+
 /* Runs every parked request through the checks again, in arrival order. */
 static void unpark(struct glock_p2p *p)
 {
@@ -491,6 +503,18 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		if (newer)
 			unpark(p); /* requests sent after the report */
 		return err;
+	}
+	if (parked_from(p, from, &msg->name)) {
+		/*
+		 * Problem scenario (p2p-sim --nodes 8 --seed 302): R converts
+		 * G from EX to SH with an LVB before it sees a change this
+		 * master has seen: parked until R's DONE.  R then sees the
+		 * change and releases G; taken at once, the RELEASE overtook
+		 * the CONVERT and R's LVB was lost.  A sender's requests on a
+		 * glock keep their order.
+		 */
+		park(p, from, msg);
+		return 0;
 	}
 	old_cfg = msg->config_id != p->cfg_id;
 	if (old_cfg && !peer->done) {

@@ -1073,6 +1073,52 @@ static void test_report_from_the_configuration_of_a_reset_is_dropped(void **stat
 	assert_int_not_equal(gr->lvb[0], 0x33); /* lost with the reset, not 3's old copy */
 }
 
+/*
+ * Problem scenario (p2p-sim --nodes 8 --seed 302): 2 holds G in EX (master
+ * 3); 4 joins and G stays with 3.  3 sees the change first; 2 converts to
+ * SH writing the LVB (parked at 3 until 2's DONE), then sees the change
+ * and releases.  The RELEASE, of the new configuration, was taken at once:
+ * it overtook the CONVERT and the LVB written was lost.
+ */
+static void test_request_behind_a_parked_one_keeps_its_order(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_OP };
+	struct glock_name g;
+	uint64_t r2, r1;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, four, 4, 3, 100);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+	deliver_all(); /* 1 waits: G stays in 3's table */
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 0);
+
+	node_start(4);
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg_one(3);
+	down.u.op = (struct glock_op){
+		.kind = GLOCK_OP_CONVERT, .node = 2, .req_id = ++C.req, .name = g,
+		.mode = GLOCK_MODE_SH, .lvb_valid = true,
+	};
+	memset(down.u.op.lvb, 0x44, GLOCK_LVB_LEN);
+	assert_int_equal(apply(2, &down), 0);
+	deliver_link_head(2, 3); /* parked: 2 is behind */
+	confchg_one(2);
+	assert_int_equal(op(2, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_link_head(2, 3);
+	confchg_one(1);
+	confchg_one(4);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x44);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1100,6 +1146,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_report_from_a_configuration_not_reached_waits,
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
 					  teardown),
 	};
 
