@@ -45,6 +45,8 @@ static void send_grant(struct glock_p2p *p, const struct glock *gl, uint32_t nod
 		return;
 	msg.gen = peer->gen_seen;
 	memcpy(msg.lvb, gl->lvb, GLOCK_LVB_LEN);
+	if (gl->lvb_seq > p->lvb_seq_sent)
+		p->lvb_seq_sent = gl->lvb_seq;
 	p2p_send(p, node, &msg);
 }
 
@@ -140,6 +142,17 @@ static struct glock *glock_new(struct glock_p2p *p, const struct glock_name *nam
 		gl->recovering = true;
 		gl->lvb_invalid = true;
 		gl->gained_seq = p->cfg_no;
+	} else {
+		/*
+		 * Problem scenario (p2p-sim --nodes 3 --seed 795): R's release
+		 * of G wrote the LVB at sequence s, its RELEASED was lost; G
+		 * went idle here and came back at sequence 0 for H.  At the
+		 * next master change R's stale copy (s + 1) beat H's and came
+		 * back as the LVB.  A glock made again starts above every
+		 * sequence this master gave out or was reported (a holder adds 1
+		 * when it writes).
+		 */
+		gl->lvb_seq = p->lvb_seq_sent + 2;
 	}
 	for (i = 0; i < p->n_departed; i++)
 		k += p2p_needs_placeholder(p, name, &p->departed[i]);
@@ -367,6 +380,8 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 	struct glock__holder *h;
 	int err;
 
+	if (r->lvb_seq > p->lvb_seq_sent)
+		p->lvb_seq_sent = r->lvb_seq; /* (see glock_new) */
 	if (!gl) {
 		if (r->mode == GLOCK_MODE_UN && !r->pending.valid) {
 			if (r->down.valid)

@@ -102,6 +102,7 @@ struct glock_p2p {
 
 	/* master */
 	struct glock__table tbl;
+	uint64_t lvb_seq_sent; /* the highest LVB sequence this master granted or was reported */
 	struct p2p_parked *parked;
 	size_t n_parked, cap_parked;
 

@@ -1119,6 +1119,47 @@ static void test_request_behind_a_parked_one_keeps_its_order(void **state)
 	assert_int_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x44);
 }
 
+/*
+ * Problem scenario (p2p-sim --nodes 3 --seed 795): 3 releases G writing
+ * the LVB; 2, G's master, applies it, G goes idle and 2 forgets it; 1
+ * takes G (made again at LVB sequence 0) before 3 has read its RELEASED;
+ * 4 joins and gains G.  3 reports its release in flight (sequence 1), 1
+ * its EX (sequence 0): 3's stale copy became the LVB.
+ */
+static void test_glock_made_again_starts_above_its_old_lvb_sequence(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g;
+	uint64_t r3, r1, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 2, four, 4, 4, 100);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(release_lvb(3, &g, 0x33), 0);
+	deliver_link_head(3, 2); /* applied, G idle; the RELEASED stays in flight */
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_link_head(1, 2);
+	deliver_link_head(2, 1);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+
+	node_start(4);
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg(); /* 1 reports EX, 3 its release in flight */
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_all(); /* 2 waits for 1's EX */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0);
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_not_equal(last(2, GLOCK_OUT_GRANT)->lvb[0], 0x33);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1148,6 +1189,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
 					  teardown),
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
+					  teardown),
+		cmocka_unit_test_teardown(test_glock_made_again_starts_above_its_old_lvb_sequence,
 					  teardown),
 	};
 
