@@ -44,6 +44,7 @@ struct p2p_config_rec {
 struct p2p_parked {
 	uint32_t from;
 	uint64_t cfg_no; /* configuration it arrived in */
+	uint64_t since;  /* configuration it was first parked in */
 	struct glock_p2p_msg msg;
 };
 
@@ -105,6 +106,7 @@ struct glock_p2p {
 	uint64_t lvb_seq_sent; /* the highest LVB sequence this master granted or was reported */
 	struct p2p_parked *parked;
 	size_t n_parked, cap_parked;
+	uint64_t unparking_since; /* .since of the parked message run again now; 0: none */
 
 	/* requester */
 	struct rq_table rq;
