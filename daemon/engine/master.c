@@ -202,13 +202,13 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 	};
 }
 
-/* Is a request of from on name parked? */
+/* Is a request or report of from on name parked? */
 static bool parked_from(const struct glock_p2p *p, uint32_t from, const struct glock_name *name)
 {
 	size_t i;
 
 	for (i = 0; i < p->n_parked; i++)
-		if (p->parked[i].from == from && p->parked[i].msg.kind != GLOCK_P2P_REPORT &&
+		if (p->parked[i].from == from &&
 		    glock_name_compare(&p->parked[i].msg.name, name) == 0)
 			return true;
 	return false;
@@ -513,8 +513,14 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 			 * make the same id: p2p-sim --nodes 9 --seed 1668), so any
 			 * other waits, a stale one at most P2P_HISTORY_MAX changes
 			 * (a later round of its sender, read first, drops it).
+			 * Its generation counts now (a stale one's sender goes on
+			 * with it: p2p-sim --nodes 3 --seed 1419); the sender's
+			 * requests on this glock wait behind it.
 			 */
+			peer->gen_seen = msg->gen;
 			park(p, from, msg);
+			if (newer)
+				unpark(p);
 			return 0;
 		}
 		/* Answers from now on carry the new generation: they account for it. */

@@ -1183,6 +1183,43 @@ static void test_glock_made_again_starts_above_its_old_lvb_sequence(void **state
 	assert_int_not_equal(last(2, GLOCK_OUT_GRANT)->lvb[0], 0x33);
 }
 
+/*
+ * Problem scenario (p2p-sim --nodes 3 --seed 1419): 4 joins and gains G;
+ * 1 sees it first.  2, still in the configuration without 4, reports G
+ * over a new link to 1, G's master there: the report waits at 1 (which
+ * configuration it is of the id cannot say).  Had its generation waited
+ * with it, 2's LOCK of H under that generation would wait for good.
+ */
+static void test_stale_report_parked_lets_its_generation_count(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g, h;
+	uint64_t rg, rh;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 1, four, 4, 4, 100);
+	h = name_moving(three, 3, 1, four, 4, 1, 100);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &rg), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, rg), 1);
+
+	node_start(4); /* 4 joins and gains G; 1 sees it first */
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg_one(1);
+	link_reset(1, 2); /* 2, behind, reports G to 1 */
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &h, GLOCK_MODE_EX, 0, &rh), 0);
+	while (C.link[2][1].n)
+		deliver_link_head(2, 1);
+	confchg_one(2);
+	confchg_one(3);
+	confchg_one(4);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, rh), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1211,6 +1248,8 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(
 			test_report_from_a_configuration_not_reached_waits_same_members, teardown),
+		cmocka_unit_test_teardown(test_stale_report_parked_lets_its_generation_count,
+					  teardown),
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
 					  teardown),
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
