@@ -45,6 +45,8 @@ static void send_grant(struct glock_p2p *p, const struct glock *gl, uint32_t nod
 		return;
 	msg.gen = peer->gen_seen;
 	memcpy(msg.lvb, gl->lvb, GLOCK_LVB_LEN);
+	if (gl->lvb_seq > p->lvb_seq_sent)
+		p->lvb_seq_sent = gl->lvb_seq;
 	p2p_send(p, node, &msg);
 }
 
@@ -140,6 +142,17 @@ static struct glock *glock_new(struct glock_p2p *p, const struct glock_name *nam
 		gl->recovering = true;
 		gl->lvb_invalid = true;
 		gl->gained_seq = p->cfg_no;
+	} else {
+		/*
+		 * Problem scenario (p2p-sim --nodes 3 --seed 795): R's release
+		 * of G wrote the LVB at sequence s, its RELEASED was lost; G
+		 * went idle here and came back at sequence 0 for H.  At the
+		 * next master change R's stale copy (s + 1) beat H's and came
+		 * back as the LVB.  A glock made again starts above every
+		 * sequence this master gave out or was reported (a holder adds 1
+		 * when it writes).
+		 */
+		gl->lvb_seq = p->lvb_seq_sent + 2;
 	}
 	for (i = 0; i < p->n_departed; i++)
 		k += p2p_needs_placeholder(p, name, &p->departed[i]);
@@ -185,7 +198,20 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 	}
 	p->parked[p->n_parked++] = (struct p2p_parked){
 		.from = from, .cfg_no = p->cfg_no, .msg = *msg,
+		.since = p->unparking_since ? p->unparking_since : p->cfg_no,
 	};
+}
+
+/* Is a request or report of from on name parked? */
+static bool parked_from(const struct glock_p2p *p, uint32_t from, const struct glock_name *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_parked; i++)
+		if (p->parked[i].from == from &&
+		    glock_name_compare(&p->parked[i].msg.name, name) == 0)
+			return true;
+	return false;
 }
 
 /* Runs every parked request through the checks again, in arrival order. */
@@ -200,9 +226,11 @@ static void unpark(struct glock_p2p *p)
 	p->n_parked = 0;
 	p->cap_parked = 0;
 	for (i = 0; i < n; i++) {
-		if (p2p_is_member(p, v[i].from) || v[i].cfg_no == p->cfg_no)
+		if (p2p_is_member(p, v[i].from) || v[i].cfg_no == p->cfg_no) {
+			p->unparking_since = v[i].since;
 			(void)p2p_master_receive(p, v[i].from, &v[i].msg);
-		else
+			p->unparking_since = 0;
+		} else
 			drop(p); /* a configuration went by and the sender is not in it */
 	}
 	if (!p->parked) {
@@ -355,6 +383,8 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 	struct glock__holder *h;
 	int err;
 
+	if (r->lvb_seq > p->lvb_seq_sent)
+		p->lvb_seq_sent = r->lvb_seq; /* (see glock_new) */
 	if (!gl) {
 		if (r->mode == GLOCK_MODE_UN && !r->pending.valid) {
 			if (r->down.valid)
@@ -436,6 +466,10 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 	struct glock *gl;
 	bool old_cfg;
 
+	if (p2p_config_of_old_life(p, msg->config_id)) {
+		drop(p); /* sent before this node's RESET, by a node that RESET too */
+		return 0;
+	}
 	if (!peer) {
 		/*
 		 * Problem scenario: B joins; B sees the change first and sends
@@ -462,6 +496,33 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 			drop(p); /* a later round was read already */
 			return 0;
 		}
+		if (msg->config_id != p->cfg_id &&
+		    p2p_master_now(p, &msg->name) != p->cfg.local_node &&
+		    (p->unparking_since ? p->unparking_since : p->cfg_no) + P2P_HISTORY_MAX >
+			    p->cfg_no) {
+			/*
+			 * Problem scenario (p2p-sim 7 nodes, seed 991): M departs;
+			 * R sees it, its link to N comes up and it reports G (SH)
+			 * to N, G's new master, over the link; N, still in the
+			 * configuration where M masters G, dropped the report but
+			 * took its generation, so R's REPORT of the same round
+			 * through CPG looked older and was dropped too: N rebuilt
+			 * G without R's SH and let DF next to it.  A report from a
+			 * configuration this node has not reached waits for it.
+			 * Which one that is the id cannot say (the same members
+			 * make the same id: p2p-sim --nodes 9 --seed 1668), so any
+			 * other waits, a stale one at most P2P_HISTORY_MAX changes
+			 * (a later round of its sender, read first, drops it).
+			 * Its generation counts now (a stale one's sender goes on
+			 * with it: p2p-sim --nodes 3 --seed 1419); the sender's
+			 * requests on this glock wait behind it.
+			 */
+			peer->gen_seen = msg->gen;
+			park(p, from, msg);
+			if (newer)
+				unpark(p);
+			return 0;
+		}
 		/* Answers from now on carry the new generation: they account for it. */
 		peer->gen_seen = msg->gen;
 		if (p2p_master_now(p, &msg->name) == p->cfg.local_node)
@@ -471,6 +532,18 @@ int p2p_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2
 		if (newer)
 			unpark(p); /* requests sent after the report */
 		return err;
+	}
+	if (parked_from(p, from, &msg->name)) {
+		/*
+		 * Problem scenario (p2p-sim --nodes 8 --seed 302): R converts
+		 * G from EX to SH with an LVB before it sees a change this
+		 * master has seen: parked until R's DONE.  R then sees the
+		 * change and releases G; taken at once, the RELEASE overtook
+		 * the CONVERT and R's LVB was lost.  A sender's requests on a
+		 * glock keep their order.
+		 */
+		park(p, from, msg);
+		return 0;
 	}
 	old_cfg = msg->config_id != p->cfg_id;
 	if (old_cfg && !peer->done) {

@@ -118,6 +118,26 @@ static const struct p2p_config_rec *history_at(const struct glock_p2p *p, uint64
 	return NULL;
 }
 
+bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_history; i++) {
+		const struct p2p_config_rec *c =
+			&p->history[(p->history_head + P2P_HISTORY_MAX - i) % P2P_HISTORY_MAX];
+
+		if (config_hash(c->members, c->n) == config_id)
+			return true;
+	}
+	return false;
+}
+
+bool p2p_config_of_old_life(const struct glock_p2p *p, uint64_t config_id)
+{
+	return p->reset_cfg_id && config_id == p->reset_cfg_id && config_id != p->cfg_id &&
+	       !p2p_config_seen(p, config_id);
+}
+
 /* Did this node master name in every configuration from..to (local numbers)? */
 static bool mastered_throughout(const struct glock_p2p *p, const struct glock_name *name,
 				uint64_t from, uint64_t to)
@@ -291,6 +311,18 @@ static void apply_reset(struct glock_p2p *p)
 		if (p->members[i] != p->cfg.local_node)
 			emit(p, &out);
 	}
+	/*
+	 * Problem scenario (p2p-sim --nodes 5 --seed 197): 2 and 3 lose
+	 * quorum together; 3's REPORT (SH, LVB v) of that configuration
+	 * reaches 2 after 2's RESET, waits for 2's next configuration and
+	 * was taken then: 3's old life held SH again in 2's table, and its
+	 * copy of v became the LVB of a glock whose LVB was lost since.
+	 * Its members reset with it (the same quorum verdict): what was sent
+	 * in it is of their old lives.  (A later configuration of the same
+	 * members, without quorum again, has nothing to send.)
+	 */
+	if (p->configured)
+		p->reset_cfg_id = p->cfg_id;
 	p->life++;
 	p2p_rq_lose_all(p);
 	p2p_master_clear(p);

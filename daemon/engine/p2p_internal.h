@@ -44,6 +44,7 @@ struct p2p_config_rec {
 struct p2p_parked {
 	uint32_t from;
 	uint64_t cfg_no; /* configuration it arrived in */
+	uint64_t since;  /* configuration it was first parked in */
 	struct glock_p2p_msg msg;
 };
 
@@ -98,11 +99,14 @@ struct glock_p2p {
 	 */
 	uint64_t gen_last;
 	uint64_t recovered_cfg; /* configuration whose recovery completed last; 0: none */
+	uint64_t reset_cfg_id; /* the configuration the last RESET ended; 0: none */
 
 	/* master */
 	struct glock__table tbl;
+	uint64_t lvb_seq_sent; /* the highest LVB sequence this master granted or was reported */
 	struct p2p_parked *parked;
 	size_t n_parked, cap_parked;
+	uint64_t unparking_since; /* .since of the parked message run again now; 0: none */
 
 	/* requester */
 	struct rq_table rq;
@@ -120,6 +124,10 @@ struct glock_p2p {
 /* p2p.c */
 struct p2p_peer *p2p_peer(struct glock_p2p *p, uint32_t node);
 bool p2p_is_member(const struct glock_p2p *p, uint32_t node);
+/* Was config_id one of this node's configurations (the ones its history keeps)? */
+bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id);
+/* Is config_id the one this node's last RESET ended, and not one of its life since? */
+bool p2p_config_of_old_life(const struct glock_p2p *p, uint64_t config_id);
 uint32_t p2p_master_now(const struct glock_p2p *p, const struct glock_name *name);
 void p2p_send(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
 void p2p_multicast(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);

@@ -944,6 +944,282 @@ static void test_reported_cancel_of_a_granted_conversion_is_granted(void **state
 	assert_int_equal(count(1, GLOCK_OUT_GRANT, rc), 1);
 }
 
+/* One node's configuration change; its DONE follows its reports in CPG. */
+static void confchg_one(uint32_t id)
+{
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+
+	in.u.confchg.members = C.members;
+	in.u.confchg.n_members = C.n_members;
+	in.u.confchg.departed = C.departed;
+	in.u.confchg.n_departed = C.n_departed;
+	assert_int_equal(apply(id, &in), 0);
+	q_push(&C.cpg, id, 0, NULL);
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 7 --seed 991): 1 holds G in SH; G's
+ * master 3 dies and G moves to 2.  1 sees the change, its link to 2 comes
+ * up and it reports G over the link; 2 reads that report while still in
+ * the configuration where 3 masters G.  Dropped there but its generation
+ * taken, it made 1's REPORT through CPG look older: 2 rebuilt G without
+ * 1's SH and granted EX next to it.
+ */
+static void report_not_reached(bool seen_before)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_name g;
+	uint64_t r1, r2;
+	uint32_t j;
+
+	if (seen_before) {
+		/* {1, 2} was a configuration before: the same id as the one to come. */
+		cluster_up(2);
+		node_start(3);
+		memcpy(C.members, three, sizeof(three));
+		C.n_members = 3;
+		confchg();
+		ready_all();
+		deliver_all();
+	} else {
+		cluster_up(3);
+	}
+	g = name_moving(three, 3, 3, two, 2, 2, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+
+	/* 3 dies; only 1 has read the change yet. */
+	C.node[3].up = false;
+	glock_p2p_free(C.node[3].p);
+	C.node[3].p = NULL;
+	for (j = 1; j <= N_MAX; j++)
+		C.link[3][j].n = C.link[j][3].n = 0;
+	memcpy(C.members, two, sizeof(two));
+	C.n_members = 2;
+	C.departed[C.n_departed++] = 3;
+	confchg_one(1);
+	link_reset(1, 2); /* 1 reports G to 2 over the new link */
+	assert_true(C.link[1][2].n > 0);
+	while (C.link[1][2].n)
+		deliver_link_head(1, 2);
+	confchg_one(2);
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0); /* 1 still holds SH */
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+}
+
+static void test_report_from_a_configuration_not_reached_waits(void **state)
+{
+	(void)state;
+	report_not_reached(false);
+}
+
+/* As above, {1, 2} a configuration before (p2p-sim --nodes 9 --seed 1668). */
+static void test_report_from_a_configuration_not_reached_waits_same_members(void **state)
+{
+	(void)state;
+	report_not_reached(true);
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 5 --seed 197): 2 and 3 are left
+ * without quorum; 3 reports G (SH, its copy of the LVB) to 2, G's master
+ * there, and both RESET before 2 reads the report.  The report waited for
+ * 2's next configuration and was taken: 3's old life held SH in 2's
+ * table (4's EX waited for good) and its stale copy became the LVB.
+ */
+static void test_report_from_the_configuration_of_a_reset_is_dropped(void **state)
+{
+	const uint32_t four[] = { 1, 2, 3, 4 }, two[] = { 2, 3 }, three[] = { 2, 3, 4 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_OP };
+	struct glock_name g = { .lockspace = "fs", .type = 2 };
+	const struct rec *gr;
+	uint64_t r3, r4;
+
+	(void)state;
+	cluster_up(4);
+	for (g.number = 100;; g.number++)
+		if (glock_master_of(&g, four, 4) == 1 && glock_master_of(&g, two, 2) == 2 &&
+		    glock_master_of(&g, three, 3) == 2)
+			break;
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	down.u.op = (struct glock_op){
+		.kind = GLOCK_OP_CONVERT, .node = 3, .req_id = ++C.req, .name = g,
+		.mode = GLOCK_MODE_SH, .lvb_valid = true,
+	};
+	memset(down.u.op.lvb, 0x33, GLOCK_LVB_LEN);
+	assert_int_equal(apply(3, &down), 0); /* 3 holds SH, its copy 0x33 */
+	deliver_all();
+
+	/* 1 and 4 go at once: 3 reports G to 2, then both RESET. */
+	C.node[1].up = C.node[4].up = false;
+	glock_p2p_free(C.node[1].p);
+	glock_p2p_free(C.node[4].p);
+	C.node[1].p = C.node[4].p = NULL;
+	memset(C.link, 0, sizeof(C.link));
+	memcpy(C.members, two, sizeof(two));
+	C.n_members = 2;
+	C.departed[0] = 1;
+	C.departed[1] = 4;
+	C.n_departed = 2;
+	confchg();
+	assert_int_equal(apply(2, &in), 0);
+	assert_int_equal(apply(3, &in), 0);
+	while (C.cpg.n)
+		deliver_cpg_head(); /* 3's REPORT reaches the reset 2 */
+
+	/* 4 comes back; 2 masters G again, 3 holds nothing in its new life. */
+	node_start(4);
+	memcpy(C.members, three, sizeof(three));
+	C.n_members = 3;
+	C.n_departed = 0;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(4, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r4), 0);
+	deliver_all();
+	assert_int_equal(count(4, GLOCK_OUT_GRANT, r4), 1);
+	gr = last(4, GLOCK_OUT_GRANT);
+	assert_int_not_equal(gr->lvb[0], 0x33); /* lost with the reset, not 3's old copy */
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 8 --seed 302): 2 holds G in EX (master
+ * 3); 4 joins and G stays with 3.  3 sees the change first; 2 converts to
+ * SH writing the LVB (parked at 3 until 2's DONE), then sees the change
+ * and releases.  The RELEASE, of the new configuration, was taken at once:
+ * it overtook the CONVERT and the LVB written was lost.
+ */
+static void test_request_behind_a_parked_one_keeps_its_order(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_OP };
+	struct glock_name g;
+	uint64_t r2, r1;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 3, four, 4, 3, 100);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+	deliver_all(); /* 1 waits: G stays in 3's table */
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 0);
+
+	node_start(4);
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg_one(3);
+	down.u.op = (struct glock_op){
+		.kind = GLOCK_OP_CONVERT, .node = 2, .req_id = ++C.req, .name = g,
+		.mode = GLOCK_MODE_SH, .lvb_valid = true,
+	};
+	memset(down.u.op.lvb, 0x44, GLOCK_LVB_LEN);
+	assert_int_equal(apply(2, &down), 0);
+	deliver_link_head(2, 3); /* parked: 2 is behind */
+	confchg_one(2);
+	assert_int_equal(op(2, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_link_head(2, 3);
+	confchg_one(1);
+	confchg_one(4);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x44);
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 3 --seed 795): 3 releases G writing
+ * the LVB; 2, G's master, applies it, G goes idle and 2 forgets it; 1
+ * takes G (made again at LVB sequence 0) before 3 has read its RELEASED;
+ * 4 joins and gains G.  3 reports its release in flight (sequence 1), 1
+ * its EX (sequence 0): 3's stale copy became the LVB.
+ */
+static void test_glock_made_again_starts_above_its_old_lvb_sequence(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g;
+	uint64_t r3, r1, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 2, four, 4, 4, 100);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(release_lvb(3, &g, 0x33), 0);
+	deliver_link_head(3, 2); /* applied, G idle; the RELEASED stays in flight */
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_link_head(1, 2);
+	deliver_link_head(2, 1);
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+
+	node_start(4);
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg(); /* 1 reports EX, 3 its release in flight */
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r2), 0);
+	deliver_all(); /* 2 waits for 1's EX */
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 0);
+	assert_int_equal(op(1, GLOCK_OP_RELEASE, &g, GLOCK_MODE_UN, 0, NULL), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_not_equal(last(2, GLOCK_OUT_GRANT)->lvb[0], 0x33);
+}
+
+/*
+ * Problem scenario (p2p-sim --nodes 3 --seed 1419): 4 joins and gains G;
+ * 1 sees it first.  2, still in the configuration without 4, reports G
+ * over a new link to 1, G's master there: the report waits at 1 (which
+ * configuration it is of the id cannot say).  Had its generation waited
+ * with it, 2's LOCK of H under that generation would wait for good.
+ */
+static void test_stale_report_parked_lets_its_generation_count(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g, h;
+	uint64_t rg, rh;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 1, four, 4, 4, 100);
+	h = name_moving(three, 3, 1, four, 4, 1, 100);
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &rg), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, rg), 1);
+
+	node_start(4); /* 4 joins and gains G; 1 sees it first */
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg_one(1);
+	link_reset(1, 2); /* 2, behind, reports G to 1 */
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &h, GLOCK_MODE_EX, 0, &rh), 0);
+	while (C.link[2][1].n)
+		deliver_link_head(2, 1);
+	confchg_one(2);
+	confchg_one(3);
+	confchg_one(4);
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, rh), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1243,18 @@ int main(void)
 		cmocka_unit_test_teardown(test_conversion_granted_by_a_dead_master_is_granted_again,
 					  teardown),
 		cmocka_unit_test_teardown(test_reported_cancel_of_a_granted_conversion_is_granted,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_from_a_configuration_not_reached_waits,
+					  teardown),
+		cmocka_unit_test_teardown(
+			test_report_from_a_configuration_not_reached_waits_same_members, teardown),
+		cmocka_unit_test_teardown(test_stale_report_parked_lets_its_generation_count,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
+					  teardown),
+		cmocka_unit_test_teardown(test_glock_made_again_starts_above_its_old_lvb_sequence,
 					  teardown),
 	};
 
