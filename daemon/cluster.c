@@ -660,18 +660,30 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 			   const struct cpg_address *joined_list, size_t n_joined)
 {
 	struct glockd_cluster *c = cpg_cluster(handle);
-	uint32_t nodes[GLOCK_NODES_MAX], without[GLOCK_NODES_MAX];
+	uint32_t nodes[GLOCK_NODES_MAX], without[GLOCK_NODES_MAX], lost[GLOCK_NODES_MAX];
 	struct glock_input in = { .kind = GLOCK_IN_CONFCHG };
-	size_t n = 0, i, k;
+	size_t n = 0, i, k, n_lost = 0;
 	bool self = false;
 	int err;
 
 	if (!c || c->lost)
 		return;
-	for (i = 0; i < n_left; i++)
+	for (i = 0; i < n_left; i++) {
 		log_node(left_list[i].reason == CPG_REASON_LEAVE ? LOG_INFO : LOG_NOTICE,
 			 left_list[i].nodeid, "glockd (pid %u) left the group (reason %u)",
 			 left_list[i].pid, left_list[i].reason);
+		/*
+		 * Gone with its corosync: it may have delivered its own last
+		 * ops in its own partition (engine.h, confchg.lost), so it is
+		 * fenced even if it holds nothing here.  A glockd that exited
+		 * or left cleanly had every message of its delivered to all.
+		 */
+		if (left_list[i].reason == CPG_REASON_NODEDOWN && n_lost < GLOCK_NODES_MAX &&
+		    left_list[i].nodeid != c->gd->local_node)
+			lost[n_lost++] = left_list[i].nodeid;
+	}
+	in.u.confchg.lost = lost;
+	in.u.confchg.n_lost = n_lost;
 	for (i = 0; i < n_joined; i++)
 		log_node(LOG_INFO, joined_list[i].nodeid, "glockd (pid %u) joined the group",
 			 joined_list[i].pid);
@@ -1095,7 +1107,8 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 			c->snapshot_due = true; /* exported once apply() returns */
 		return;
 	case GLOCK_OUT_NEED_FENCE:
-		log_node(LOG_WARNING, out->node, "departed holding locks: they stay blocked until it is fenced");
+		log_node(LOG_WARNING, out->node,
+			 "departed holding locks (or with its corosync): they stay blocked until it is fenced");
 		if (c)
 			c->fence_check_due = true;
 		return;

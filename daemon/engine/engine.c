@@ -389,11 +389,22 @@ static int departures_reserve(struct glock_engine *eng, const uint32_t *next, si
 }
 
 /* Moves a departed node's grants to the expired lists, drops its waiters. */
-static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **v, size_t n)
+static bool in_list(const uint32_t *v, size_t n, uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		if (v[i] == node)
+			return true;
+	return false;
+}
+
+static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **v, size_t n,
+			bool lost)
 {
 	struct departed *d = departed_find(eng, node);
 
-	if (!glock__depart(&eng->tbl, node, v, n) && !eng->cfg.depart_all)
+	if (!glock__depart(&eng->tbl, node, v, n) && !eng->cfg.depart_all && !lost)
 		return;
 	if (!d) {
 		size_t j = eng->n_departed;
@@ -469,7 +480,9 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	}
 	for (i = 0; i < eng->n_members; i++)
 		if (!sorted_contains(next, n, eng->members[i]))
-			depart_node(eng, eng->members[i], v, n_glocks);
+			depart_node(eng, eng->members[i], v, n_glocks,
+				    in_list(in->u.confchg.lost, in->u.confchg.n_lost,
+					    eng->members[i]));
 	for (i = 0; i < n_glocks; i++)
 		glock__put_if_idle(&eng->tbl, v[i]);
 	free(v);

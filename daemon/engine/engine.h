@@ -125,6 +125,17 @@ struct glock_input {
 		struct {
 			size_t n_members;
 			const uint32_t *members; /* any order; the engine sorts */
+			/*
+			 * Nodes that left with their corosync (a node down or a
+			 * partition, not a clean leave or a process exit): fenced
+			 * even when this table shows them holding nothing.  Their
+			 * last messages may have been delivered in their own
+			 * partition only (EVS delivers a node's own messages in its
+			 * transitional configuration), so they may have granted
+			 * themselves what nobody else saw.  Optional (NULL, 0).
+			 */
+			size_t n_lost;
+			const uint32_t *lost;
 		} confchg;
 		/*
 		 * HELLO and QUORUM speak of one configuration: a message sent

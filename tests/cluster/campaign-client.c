@@ -8,7 +8,7 @@
  * "ack VALUE" goes to stdout only once the unlock has returned 0.
  *
  * Overlapping critical sections are detected, not assumed away: the
- * section starts by creating DIR/inside with O_EXCL (its content names the
+ * section starts by linking DIR/inside into place (its content names the
  * client) and ends by removing it; EEXIST prints "OVERLAP OWNER" and the
  * client exits 1.  A fenced client (killed inside) leaves the marker; the
  * campaign's fence command removes a marker of the node it fences.
@@ -99,11 +99,11 @@ static int write_all_sync(const char *path, int flags, const char *text)
 static int one_round(struct glock_ls *ls, const char *dir, const char *id, uint64_t *acked,
 		     uint64_t *lvb_mismatch)
 {
-	char counter[4096], journal[4096], inside[4096], line[128];
+	char counter[4096], journal[4096], inside[4096], mine[4200], line[128];
 	struct glock_handle *h;
 	struct campaign_lvb lvb;
 	uint64_t v;
-	int fd, err;
+	int err;
 
 	if (path_of(counter, sizeof(counter), dir, "counter") ||
 	    path_of(journal, sizeof(journal), dir, "journal") ||
@@ -112,8 +112,25 @@ static int one_round(struct glock_ls *ls, const char *dir, const char *id, uint6
 	err = glock_lock(ls, 2, 1, GLOCK_EX, 0, LOCK_TIMEOUT_MS, &h);
 	if (err)
 		return err;
-	fd = open(inside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	/*
+	 * The marker appears whole, with its owner in it: written to a file of
+	 * this client's, then linked (EEXIST: somebody is inside).  A client
+	 * killed between an O_EXCL create and its write would leave an empty
+	 * marker that no fence command could tell from a live one.
+	 */
+	if ((size_t)snprintf(mine, sizeof(mine), "%s.%s", inside, id) >= sizeof(mine)) {
+		glock_unlock(h);
+		return -ENAMETOOLONG;
+	}
+	err = write_all_sync(mine, O_CREAT | O_TRUNC, id);
+	if (!err && link(mine, inside))
+		err = -errno;
+	unlink(mine);
+	if (err && err != -EEXIST) {
+		glock_unlock(h);
+		return err;
+	}
+	if (err) {
 		char owner[64] = "?";
 		int rfd = open(inside, O_RDONLY | O_CLOEXEC);
 
@@ -128,10 +145,7 @@ static int one_round(struct glock_ls *ls, const char *dir, const char *id, uint6
 		glock_unlock(h);
 		return 1;
 	}
-	if (write(fd, id, strlen(id)) < 0 || fsync(fd))
-		err = -EIO;
-	close(fd);
-	err = err ? err : read_counter(counter, &v);
+	err = read_counter(counter, &v);
 	if (!err) {
 		glock_lvb_read(h, (uint8_t *)&lvb);
 		/* An LVB lost in recovery reads zero; one that disagrees is counted. */

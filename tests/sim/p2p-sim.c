@@ -296,7 +296,8 @@ static void log_trim(int p)
 		return;
 	for (i = 0; i < k; i++)
 		ev_free(l->v[i]);
-	memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
+	if (l->n > k) /* l->v is NULL while the log has never held anything */
+		memmove(l->v, l->v + k, (l->n - k) * sizeof(*l->v));
 	l->n -= k;
 	l->start = min;
 }

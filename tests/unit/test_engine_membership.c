@@ -147,6 +147,40 @@ static void test_departed_grants_expire_keep_blocking_and_need_fence(void **stat
 	h_assert_consistent(c);
 }
 
+/*
+ * A node gone with its corosync is fenced even holding nothing here: in
+ * its own partition it may have delivered, and granted itself, its own
+ * last ops (engine.h, confchg.lost).  One that left otherwise is not.
+ */
+static void test_a_node_lost_with_its_corosync_is_fenced_holding_nothing(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 }, lost[] = { 3 };
+	struct glock_departed_rec d[8];
+	struct glock_input in = h_confchg_in(2, two);
+
+	in.u.confchg.lost = lost;
+	in.u.confchg.n_lost = 1;
+	h_node(c, 3)->active = false;
+	assert_int_equal(h_apply(c, &in), 0);
+	assert_int_equal(h_count(c, 1, GLOCK_OUT_NEED_FENCE), 1);
+	assert_int_equal(departed(c, 2, d), 1);
+	assert_int_equal(d[0].node, 3);
+	assert_false(d[0].fenced);
+	h_assert_consistent(c);
+}
+
+static void test_a_node_that_left_holding_nothing_is_not_fenced(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 };
+	struct glock_departed_rec d[8];
+
+	depart(c, 3, 2, two);
+	assert_int_equal(h_count(c, 1, GLOCK_OUT_NEED_FENCE), 0);
+	assert_int_equal(departed(c, 2, d), 0);
+}
+
 static void test_noexp_is_granted_over_expired_grants_only_after_fenced(void **state)
 {
 	struct h_cluster *c = *state;
@@ -692,6 +726,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T3(test_departed_waiters_are_removed_and_the_queue_advances),
 		T3(test_departed_grants_expire_keep_blocking_and_need_fence),
+		T3(test_a_node_lost_with_its_corosync_is_fenced_holding_nothing),
+		T3(test_a_node_that_left_holding_nothing_is_not_fenced),
 		T3(test_noexp_is_granted_over_expired_grants_only_after_fenced),
 		T3(test_noexp_lock_after_fenced_is_granted_at_once),
 		T3(test_recovery_done_before_fenced_is_ebusy_and_changes_nothing),
