@@ -89,8 +89,8 @@ static void drain_check(void *data)
 	}
 	if (qb_util_nano_current_get() / 1000u >= gd->drain_until_us) {
 		log_warn("%zu grant(s) not given back within %u ms: leaving with them; the "
-			    "cluster fences this node for them", held > busy ? held - busy : 0,
-			    DRAIN_MAX_MS);
+			 "cluster fences this node for them", held > busy ? held - busy : 0,
+			 DRAIN_MAX_MS);
 		drain_stop(gd);
 		return;
 	}
