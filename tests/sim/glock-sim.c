@@ -29,49 +29,7 @@
 #define SIM_TRACE_KEEP 400
 #define SIM_DRAIN_STEPS 200000
 
-/* ---- deterministic randomness (xorshift64*) ---- */
-
-static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
-}
-
-static unsigned int rng_below(unsigned int n)
-{
-	return n ? (unsigned int)(rng_next() % n) : 0;
-}
-
-static bool rng_chance(unsigned int percent)
-{
-	return rng_below(100) < percent;
-}
-
-/* ---- trace ---- */
-
-static char trace_ring[SIM_TRACE_KEEP][160];
-static uint64_t trace_count;
-static bool trace_all;
-static uint64_t current_step;
-
-static void trace(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void trace(const char *fmt, ...)
-{
-	char *line = trace_ring[trace_count % SIM_TRACE_KEEP];
-	int off = snprintf(line, sizeof(trace_ring[0]), "%8" PRIu64 " ", current_step);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line + off, sizeof(trace_ring[0]) - (size_t)off, fmt, ap);
-	va_end(ap);
-	trace_count++;
-	if (trace_all)
-		printf("%s\n", line);
-}
+#include "sim_common.h"
 
 /* ---- the bus ---- */
 
@@ -133,7 +91,6 @@ struct sim {
 };
 
 static struct sim S;
-static struct glock_name glock_names[SIM_GLOCKS];
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
@@ -147,16 +104,6 @@ static void violation(const char *fmt, ...)
 	trace("VIOLATION %s", buf);
 	fprintf(stderr, "step %" PRIu64 ": VIOLATION: %s\n", current_step, buf);
 	S.violations++;
-}
-
-static int glock_index(const struct glock_name *name)
-{
-	int i;
-
-	for (i = 0; i < SIM_GLOCKS; i++)
-		if (glock_name_compare(name, &glock_names[i]) == 0)
-			return i;
-	return -1;
 }
 
 static struct sim_node *node_by_id(uint32_t id)
@@ -556,29 +503,6 @@ static void send_op(struct sim_node *nd, int gi, enum glock_op_kind kind, enum g
 		memcpy(op->lvb + 8, &nd->id, sizeof(nd->id));
 	}
 	bus_send(nd, &in);
-}
-
-static enum glock_mode random_mode(void)
-{
-	static const enum glock_mode modes[] = { GLOCK_MODE_SH, GLOCK_MODE_SH, GLOCK_MODE_DF,
-						 GLOCK_MODE_EX, GLOCK_MODE_EX };
-
-	return modes[rng_below(5)];
-}
-
-static uint32_t random_flags(void)
-{
-	uint32_t f = 0;
-
-	if (rng_chance(10))
-		f |= GLOCK_FLAG_TRY;
-	if (rng_chance(5))
-		f |= GLOCK_FLAG_TRY_1CB;
-	if (rng_chance(5))
-		f |= GLOCK_FLAG_PRIORITY;
-	if (rng_chance(3))
-		f |= GLOCK_FLAG_NOEXP;
-	return f;
 }
 
 /* Gives the glock up (or down) as a demote asked; the daemon's job. */
@@ -1126,28 +1050,6 @@ static int run_one(unsigned int nodes, uint64_t steps, uint64_t seed)
 	return S.violations ? 1 : 0;
 }
 
-static void print_trace_tail(void)
-{
-	uint64_t i = trace_count > SIM_TRACE_KEEP ? trace_count - SIM_TRACE_KEEP : 0;
-
-	fprintf(stderr, "--- last %" PRIu64 " events ---\n", trace_count - i);
-	for (; i < trace_count; i++)
-		fprintf(stderr, "%s\n", trace_ring[i % SIM_TRACE_KEEP]);
-}
-
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s || *end || s[0] == '-')
-		return false;
-	*out = v;
-	return true;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1164,31 +1066,14 @@ int main(int argc, char **argv)
 	uint64_t total_steps = 0, total_violations = 0, k;
 	bool quiet = false;
 	int c;
-	size_t i;
 
-	for (i = 0; i < SIM_GLOCKS; i++) {
-		snprintf(glock_names[i].lockspace, GLOCK_LOCKSPACE_MAX, "%s", i % 2 ? "fs1" : "fs0");
-		glock_names[i].type = 2;
-		glock_names[i].number = 100 + i;
-	}
+	glock_names_init();
 	while ((c = getopt_long(argc, argv, "n:s:x:k:tqh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': {
-			char *dash = strchr(optarg, '-');
-
-			if (dash) {
-				*dash = '\0';
-				if (!parse_u64(optarg, &nodes_min) || !parse_u64(dash + 1, &nodes_max))
-					goto bad;
-			} else {
-				if (!parse_u64(optarg, &nodes_min))
-					goto bad;
-				nodes_max = nodes_min;
-			}
-			if (nodes_min < 3 || nodes_max > SIM_NODES_MAX || nodes_min > nodes_max)
+		case 'n':
+			if (!parse_nodes(optarg, &nodes_min, &nodes_max, SIM_NODES_MAX))
 				goto bad;
 			break;
-		}
 		case 's':
 			if (!parse_u64(optarg, &steps) || !steps)
 				goto bad;

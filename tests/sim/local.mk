@@ -2,7 +2,7 @@
 # mutation check (mutant engines must be caught); longer runs by hand:
 #   tests/sim/glock-sim --nodes 3-16 --steps 5000 --seeds 200
 check_PROGRAMS += tests/sim/glock-sim
-tests_sim_glock_sim_SOURCES = tests/sim/glock-sim.c
+tests_sim_glock_sim_SOURCES = tests/sim/glock-sim.c tests/sim/sim_common.h
 tests_sim_glock_sim_LDADD = daemon/engine/libglockengine.la
 
 TESTS += tests/sim/run-sim.sh tests/sim/mutation-check.sh
@@ -11,7 +11,7 @@ EXTRA_DIST += tests/sim/run-sim.sh tests/sim/mutation-check.sh
 # The p2p lock path's simulator (daemon/engine/p2p.h); longer runs by hand:
 #   tests/sim/p2p-sim --nodes 3-16 --steps 3000 --seeds 300 [--chaos]
 check_PROGRAMS += tests/sim/p2p-sim
-tests_sim_p2p_sim_SOURCES = tests/sim/p2p-sim.c
+tests_sim_p2p_sim_SOURCES = tests/sim/p2p-sim.c tests/sim/sim_common.h
 tests_sim_p2p_sim_LDADD = daemon/engine/libglockengine.la
 
 TESTS += tests/sim/run-p2p-sim.sh tests/sim/p2p-mutation-check.sh
