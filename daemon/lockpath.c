@@ -35,7 +35,7 @@ struct out_batch {
 	size_t n, cap;
 };
 
-/* A local answer or an op error, kept until the loop job hands it over. */
+/* A local answer or an op error, kept until defer_timer hands it over. */
 struct deferred {
 	bool is_error;
 	struct glock_output out;
@@ -173,8 +173,11 @@ static const char *p2p_kind_str(enum glock_p2p_msg_kind k)
 	return (unsigned int)k < sizeof(names) / sizeof(names[0]) && names[k] ? names[k] : "?";
 }
 
-/* Debug level: into the blackbox, so `glockctl dump --log` has the traffic. */
-static void log_msg(const char *dir, uint32_t node, const struct glock_p2p_msg *m)
+/*
+ * Debug level, into the blackbox (`glockctl dump --log`): the REPORTs of
+ * recovery only; lock traffic itself is not logged, it is the hot path.
+ */
+static void log_report(const char *dir, uint32_t node, const struct glock_p2p_msg *m)
 {
 	log_glock(LOG_DEBUG, &m->name, "%s node %u: %s req %llu mode %d gen %llu", dir, node,
 		  p2p_kind_str(m->kind), (unsigned long long)m->req_id, (int)m->mode,
@@ -242,18 +245,13 @@ static void p2p_output(void *ctx, const struct glock_p2p_output *out)
 
 	switch (out->kind) {
 	case GLOCK_P2P_OUT_LOCAL:
-		if (out->local->name)
-			log_glock(LOG_DEBUG, out->local->name, "local answer %d req %llu mode %d",
-				  (int)out->local->kind, (unsigned long long)out->local->req_id,
-				  (int)out->local->mode);
 		defer_output(lp, out->local);
 		break;
 	case GLOCK_P2P_OUT_SEND:
-		log_msg("to", out->node, out->msg);
 		queue_send(lp, out->node, out->msg);
 		break;
 	case GLOCK_P2P_OUT_MULTICAST:
-		log_msg("cpg to", out->node, out->msg);
+		log_report("cpg to", out->node, out->msg);
 		queue_report(lp, out->node, out->msg);
 		break;
 	case GLOCK_P2P_OUT_LINK_RESET:
@@ -422,7 +420,6 @@ static int link_msg(void *ctx, const struct glock_p2p_msg *msg)
 
 	in.u.msg.from = rx->from;
 	in.u.msg.msg = msg;
-	log_msg("from", rx->from, msg);
 	r = lp_apply(rx->lp, &in);
 	if (r == -EBADMSG || r == -EPROTO) {
 		rx->lp->refused_msgs++;
@@ -584,8 +581,6 @@ int glockd_lockpath_submit(struct glockd *gd, const struct glock_op *op)
 		return -ENOTCONN;
 	lp_clock(lp); /* a local grant's hold time counts from now */
 	in.u.op = *op;
-	log_glock(LOG_DEBUG, &op->name, "local op %d req %llu mode %d", (int)op->kind,
-		  (unsigned long long)op->req_id, (int)op->mode);
 	r = lp_apply(lp, &in);
 	if (r == -EAGAIN)
 		return -ENOTCONN; /* no configuration yet: SYNCED asks again */
