@@ -1,13 +1,16 @@
-# The client side of glockd: the lock agent and its IPC server (linked into
-# glockd through GLOCKD_CLIENT_SOURCES, see daemon/local.mk), libglock,
-# glockctl.  Include after proto/local.mk, proto/ipc.mk and daemon/local.mk.
+# The client side of glockd: the lock agent, its glue and the adapters of
+# its clients, IPC and /dev/glock (linked into glockd through
+# GLOCKD_CLIENT_SOURCES, see daemon/local.mk), libglock, glockctl.  Include after proto/local.mk, proto/ipc.mk and daemon/local.mk.
 
 GLOCKD_CLIENT_SOURCES = \
 	daemon/agent.c \
 	daemon/agent.h \
+	daemon/agent_glue.c \
+	daemon/agent_glue.h \
 	daemon/metrics.c \
 	daemon/metrics.h \
 	daemon/ipc.c \
+	daemon/ipc.h \
 	daemon/kdev.c \
 	daemon/kdev.h
 

@@ -28,7 +28,6 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <corosync/corotypes.h>
@@ -40,6 +39,7 @@
 #include "cluster.h"
 #include "codec.h"
 #include "config.h"
+#include "agent_glue.h"
 #include "glockd.h"
 #include "lockpath.h"
 #include "log.h"
@@ -147,8 +147,6 @@ struct glockd_cluster {
 	size_t n_members;
 
 	struct fence_job fence[FENCE_JOBS_MAX];
-
-	uint64_t next_req_id;
 
 	/* Counters for glockctl status. */
 	struct glock_codec_stats codec;
@@ -1353,7 +1351,6 @@ static void cluster_lost_job(void *data)
 int glockd_cluster_start(struct glockd *gd)
 {
 	struct glockd_cluster *c;
-	struct timespec ts;
 	size_t len = strlen(gd->cfg->cpg_group);
 	int r;
 
@@ -1371,12 +1368,6 @@ int glockd_cluster_start(struct glockd *gd)
 	c->rl_fence = (struct log_ratelimit){ .interval_ms = 60000, .burst = 3 };
 	c->rl_reconnect = (struct log_ratelimit){ .interval_ms = 30000, .burst = 2 };
 	c->rl_apply = (struct log_ratelimit){ .interval_ms = 1000, .burst = 20 };
-	/*
-	 * Request ids: unique for this daemon's life, and distinct from a
-	 * previous incarnation's on this node too (realtime seconds on top).
-	 */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	c->next_req_id = ((uint64_t)ts.tv_sec << 24) + 1;
 	gd->cluster = c;
 	r = cluster_connect(c);
 	if (r) {
@@ -1474,11 +1465,6 @@ int glockd_cluster_multicast_report(struct glockd *gd, const uint8_t *buf, size_
 	if (!r)
 		sendq_kick(c);
 	return r;
-}
-
-uint64_t glockd_cluster_next_req_id(struct glockd *gd)
-{
-	return gd->cluster ? gd->cluster->next_req_id++ : 0;
 }
 
 void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out)

@@ -57,6 +57,12 @@ struct glockd_config {
 	enum glockd_lock_path lock_path;      /* default cpg */
 };
 
+/* lock_path = p2p: per-glock masters over node links (lockpath.c). */
+static inline bool glockd_config_p2p(const struct glockd_config *cfg)
+{
+	return cfg->lock_path == GLOCKD_LOCK_PATH_P2P;
+}
+
 void glockd_config_defaults(struct glockd_config *cfg);
 /*
  * Parses path into cfg (on top of the defaults).  Returns 0, or -errno with

@@ -19,6 +19,9 @@
 
 #include <qb/qbutil.h>
 
+#include "agent_glue.h"
+#include "cluster.h"
+#include "config.h"
 #include "glockd.h"
 #include "lockpath.h"
 #include "log.h"
@@ -53,7 +56,7 @@ static size_t lower_held(struct glockd *gd, bool *queued)
 	struct local_grants lg = { gd->local_node, 0 };
 
 	*queued = false;
-	if (glockd_lockpath_p2p(gd)) {
+	if (glockd_config_p2p(gd->cfg)) {
 		struct glock_p2p_stats ps;
 
 		glockd_lockpath_stats(gd, &ps);

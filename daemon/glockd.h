@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * glockd internals: the one struct passed around, and the seams between
- * the adapters.  main.c owns struct glockd; cluster.c (CPG, votequorum,
- * sync, fencing) and agent.c/ipc.c (local lock agent for user-space clients
- * and /dev/glock) meet only through the functions declared here.
+ * glockd internals: the one struct passed around, and what the adapters
+ * share.  main.c owns struct glockd and wires the adapters to one another
+ * through the ops table each is given at start; no adapter calls another.
+ *
+ *   cluster.c     membership: CPG + votequorum, agreed order,   glockd_cluster_ops
+ *                 sync, fencing
+ *   lockpath.c    node links: the p2p lock path over links.c    glockd_lockpath_ops
+ *   ipc.c         client IPC: libqb server for libglock         glockd_ipc_ops
+ *   kdev.c        /dev/glock: the kernel's requests             glockd_kdev_ops
+ *   agent_glue.c  the lock agent core (agent.c) on the loop     glockd_agent_ops
  */
 #ifndef GLOCKD_H
 #define GLOCKD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <qb/qbloop.h>
@@ -16,10 +23,10 @@
 #include "engine.h"
 
 struct glockd_config; /* config.h */
-struct glockd_cluster; /* cluster.c */
-struct glockd_agent;   /* agent.c */
-struct glockd_ipc;     /* ipc.c */
-struct glockd_kdev;    /* kdev.c, /dev/glock bridge */
+struct glockd_cluster;  /* cluster.c */
+struct glockd_agent;    /* agent_glue.c */
+struct glockd_ipc;      /* ipc.c */
+struct glockd_kdev;     /* kdev.c, /dev/glock bridge */
 struct glockd_lockpath; /* lockpath.c */
 
 struct glockd {
@@ -50,9 +57,11 @@ void glockd_cluster_stop(struct glockd *gd);
  * not synced or not connected.  The answer comes back as an engine output.
  */
 int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op);
-/* A fresh request id for the local node, unique for this daemon's life. */
-uint64_t glockd_cluster_next_req_id(struct glockd *gd);
 
+/*
+ * The membership adapter's view (cluster.c), for glockctl status, the
+ * kernel's MOUNT and the drain.
+ */
 struct glockd_cluster_status {
 	bool connected; /* CPG joined */
 	bool quorate;   /* engine's view (ordered) */
@@ -67,40 +76,19 @@ struct glockd_cluster_status {
 	uint64_t version_mismatches; /* of bad_msgs: another major version */
 	uint64_t apply_errors;       /* delivered items the engine refused */
 };
-void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out);
 
 /*
- * agent.c: the node's lock agent.  Receives every engine output that is
- * not the cluster adapter's own business (GRANT, DENY, DEMOTE, LOST, SYNCED,
- * UNSYNCED), keeps local holders and node-level caching, and serves
- * user-space clients over libqb IPC (ipc.c) and the kernel (kdev.c).
+ * An owner of agent clients (an IPC connection in ipc.c, the kernel in
+ * kdev.c) embeds one and hears about its holders through it: the agent
+ * glue hands each event to the owner given to glock__agent_client_new().
  */
-int glockd_agent_start(struct glockd *gd);
-void glockd_agent_stop(struct glockd *gd);
-void glockd_agent_on_output(struct glockd *gd, const struct glock_output *out);
+struct glock__agent_event;
+struct glockd_agent_owner {
+	void (*event)(struct glockd_agent_owner *owner, const struct glock__agent_event *ev);
+};
 
-/*
- * agent.c: what cluster.c tells the agent besides engine outputs.
- *
- * on_op_error: a local op submitted with glockd_cluster_submit() came back
- * in agreed order and the engine refused it (err from glock_engine_apply(),
- * e.g. -EEXIST for a request resent after a config change that is already
- * queued, -ENOENT, -EBUSY), or it could not be encoded (-EINVAL).  No
- * GRANT/DENY output will follow for it; answer the requester from err.
- *
- * on_cluster_lost: the local corosync went away.  Every local grant and
- * pending request is gone (the engine is being replaced by an empty one;
- * no LOST/DENY outputs are emitted for them); until the next SYNCED output
- * submit() returns -ENOTCONN.
- */
-void glockd_agent_on_op_error(struct glockd *gd, const struct glock_op *op, int err);
-void glockd_agent_on_cluster_lost(struct glockd *gd);
-/*
- * A clean stop (drain.c): releases the node's idle cached grants and caches
- * nothing more.  *released: how many went now; *busy: glocks the agent
- * still has (held or wanted by a local client).  true when none is cached.
- */
-bool glockd_agent_give_back(struct glockd *gd, size_t *released, size_t *busy);
+#define glockd_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /*
  * drain.c: SIGTERM or SIGINT.  Gives back the cached grants and stops the
@@ -108,5 +96,7 @@ bool glockd_agent_give_back(struct glockd *gd, size_t *released, size_t *busy);
  * at once.
  */
 void glockd_drain_start(struct glockd *gd, int sig);
+
+void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out);
 
 #endif /* GLOCKD_H */

@@ -1,11 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * glockd's client side: the libqb IPC server for libglock and glockctl,
- * and the glue that runs the agent core (agent.c) inside glockd.
- *
- *   glockd_agent_start()  agent core with ops wired to cluster.c, the loop's
- *                         clock and timers, and IPC events; then the server
- *   glockd_agent_on_*()   cluster.c -> agent core
+ * The client IPC adapter: the libqb IPC server for libglock and glockctl.
+ * Each connection is one client of the lock agent core (agent.c); the
+ * admin requests (status, dump) read the rest of glockd through struct
+ * glockd_ipc_ops, wired in main.c.
  *
  * Messages (proto/glock_ipc.proto): a libqb header whose id names the
  * protobuf message that follows.  Every request is checked before it is
@@ -39,9 +37,7 @@
 #include "codec.h"
 #include "config.h"
 #include "glock_ipc.pb-c.h"
-#include "glockd.h"
-#include "kdev.h" /* kdev: the kernel client (/dev/glock) */
-#include "lockpath.h"
+#include "ipc.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -51,15 +47,10 @@
 #define IPC_REPLY_SLACK 512          /* header and envelope of a paged reply */
 #define IPC_LOCKSPACES_MAX 64        /* in a status reply */
 
-struct glockd_agent {
-	struct glockd *gd;
-	struct glock__agent *core;
-	qb_loop_timer_handle timer;
-	bool armed;
-};
-
 struct glockd_ipc {
 	struct glockd *gd;
+	const struct glockd_ipc_ops *ops; /* main.c's wiring */
+	struct glock__agent *core;
 	qb_ipcs_service_t *svc;
 	size_t n_clients;
 	uint64_t bad_requests;
@@ -70,6 +61,7 @@ struct glockd_ipc {
 
 struct ipc_client {
 	struct glockd *gd;
+	struct glockd_agent_owner owner; /* the agent's events for its holders */
 	qb_ipcs_connection_t *conn;
 	struct glock__agent_client *acl;
 	uint32_t pid;
@@ -88,56 +80,6 @@ static GlockStatus status_of(int err, enum glock_deny_reason reason)
 	if (reason)
 		return (GlockStatus)glock_codec_status_from_deny(reason);
 	return GLOCK_STATUS__GLOCK_STATUS_OK;
-}
-
-/* ---- agent ops ---- */
-
-static int op_submit(void *ctx, const struct glock_op *op)
-{
-	struct glockd_agent *a = ctx;
-	struct glock_op o = *op;
-
-	o.node = a->gd->local_node;
-	return glockd_cluster_submit(a->gd, &o);
-}
-
-static uint64_t op_next_req_id(void *ctx)
-{
-	struct glockd_agent *a = ctx;
-
-	return glockd_cluster_next_req_id(a->gd);
-}
-
-static uint64_t op_now_us(void *ctx)
-{
-	return qb_util_nano_current_get() / 1000u;
-}
-
-static void timer_fired(void *data)
-{
-	struct glockd_agent *a = data;
-
-	a->armed = false;
-	glock__agent_timer(a->core);
-}
-
-static void op_arm_timer(void *ctx, uint64_t when_us)
-{
-	struct glockd_agent *a = ctx;
-	uint64_t now = op_now_us(ctx);
-	uint64_t delay_ns = when_us > now ? (when_us - now) * 1000u : 0;
-
-	if (a->armed) {
-		qb_loop_timer_del(a->gd->loop, a->timer);
-		a->armed = false;
-	}
-	if (!when_us)
-		return;
-	if (qb_loop_timer_add(a->gd->loop, QB_LOOP_HIGH, delay_ns, a, timer_fired, &a->timer)) {
-		log_err("cannot arm the agent timer: lock timeouts are late");
-		return;
-	}
-	a->armed = true;
 }
 
 static void drop_job(void *data)
@@ -200,17 +142,13 @@ static int send_packed(qb_ipcs_connection_t *conn, bool event, int32_t id, const
 		    (size_t(*)(const void *))type##__get_packed_size,                 \
 		    (size_t(*)(const void *, uint8_t *))type##__pack)
 
-static void op_event(void *ctx, void *owner, const struct glock__agent_event *ev)
+/* An agent event for one of the client's holders. */
+static void client_event(struct glockd_agent_owner *owner, const struct glock__agent_event *ev)
 {
-	struct ipc_client *cl = owner;
+	struct ipc_client *cl = glockd_container_of(owner, struct ipc_client, owner);
 	GlockIpcEvent e = GLOCK_IPC_EVENT__INIT;
 	int r;
 
-	/* kdev: the kernel's holders are answered on /dev/glock, not over IPC. */
-	if (glockd_kdev_is_owner(((struct glockd_agent *)ctx)->gd, owner)) {
-		glockd_kdev_event(((struct glockd_agent *)ctx)->gd, ev);
-		return;
-	}
 	if (cl->dropping)
 		return;
 	e.handle = ev->handle;
@@ -239,50 +177,6 @@ static void op_event(void *ctx, void *owner, const struct glock__agent_event *ev
 	r = PB_SEND(cl->conn, true, GLOCK_IPC_MSG__GLOCK_IPC_EVENT, glock_ipc_event, &e);
 	if (r)
 		client_drop(cl, "cannot send it an event");
-}
-
-static const struct glock__agent_ops agent_ops = {
-	.submit = op_submit,
-	.next_req_id = op_next_req_id,
-	.now_us = op_now_us,
-	.arm_timer = op_arm_timer,
-	.event = op_event,
-};
-
-/* ---- the seams of glockd.h ---- */
-
-void glockd_agent_on_output(struct glockd *gd, const struct glock_output *out)
-{
-	if (gd->agent)
-		glock__agent_on_output(gd->agent->core, out);
-}
-
-void glockd_agent_on_op_error(struct glockd *gd, const struct glock_op *op, int err)
-{
-	if (!gd->agent)
-		return;
-	log_glock(LOG_DEBUG, &op->name, "op %d req %" PRIu64 " refused: %s", op->kind,
-		  op->req_id, glock_engine_strerror(err));
-	glock__agent_on_op_error(gd->agent->core, op, err);
-}
-
-void glockd_agent_on_cluster_lost(struct glockd *gd)
-{
-	if (gd->agent)
-		glock__agent_cluster_lost(gd->agent->core);
-}
-
-bool glockd_agent_give_back(struct glockd *gd, size_t *released, size_t *busy)
-{
-	struct glock__agent_counts ac;
-
-	*released = *busy = 0;
-	if (!gd->agent)
-		return false;
-	*released = glock__agent_release_cached(gd->agent->core);
-	glock__agent_counts(gd->agent->core, &ac);
-	*busy = ac.glocks;
-	return ac.cached == 0;
 }
 
 /* ---- requests ---- */
@@ -361,7 +255,7 @@ static int reply_agent(struct ipc_client *cl, int32_t id, int err,
 
 		r.has_pending = true;
 		r.pending = true;
-		op_event(cl->gd->agent, cl, &ev);
+		client_event(&cl->owner, &ev);
 	}
 	return PB_SEND(cl->conn, false, id, glock_ipc_reply, &r);
 }
@@ -404,7 +298,7 @@ static int do_lock(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t l
 	if (!err && (m->flags & ~GLOCK_FLAGS_ALL))
 		err = -EINVAL;
 	if (!err)
-		err = glock__agent_lock(cl->gd->agent->core, cl->acl, &name, mode, m->flags,
+		err = glock__agent_lock(cl->gd->ipc->core, cl->acl, &name, mode, m->flags,
 					m->timeout_ms, m->client_ref, &rep);
 	ret = reply_agent(cl, id, err, &rep, m->async, m->client_ref, &name);
 	glock_ipc_lock__free_unpacked(m, NULL);
@@ -430,7 +324,7 @@ static int do_convert(struct ipc_client *cl, int32_t id, const uint8_t *p, size_
 	if (!err && (m->flags & ~GLOCK_FLAGS_ALL))
 		err = -EINVAL;
 	if (!err)
-		err = glock__agent_convert(cl->gd->agent->core, cl->acl, &name, m->handle, mode,
+		err = glock__agent_convert(cl->gd->ipc->core, cl->acl, &name, m->handle, mode,
 					   m->flags, m->timeout_ms, m->client_ref, lvb, &rep);
 	ret = reply_agent(cl, id, err, &rep, m->async, m->client_ref, &name);
 	glock_ipc_convert__free_unpacked(m, NULL);
@@ -450,7 +344,7 @@ static int do_unlock(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	if (!err)
 		err = lvb_from(m->has_lvb, &m->lvb, &lvb);
 	if (!err)
-		err = glock__agent_unlock(cl->gd->agent->core, cl->acl, &name, m->handle, lvb);
+		err = glock__agent_unlock(cl->gd->ipc->core, cl->acl, &name, m->handle, lvb);
 	ret = reply_status(cl->conn, id, status_of(err, 0));
 	glock_ipc_unlock__free_unpacked(m, NULL);
 	return ret;
@@ -466,7 +360,7 @@ static int do_cancel(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 		return -EBADMSG;
 	err = name_from(m->name, &name);
 	if (!err)
-		err = glock__agent_cancel(cl->gd->agent->core, cl->acl, &name, m->handle);
+		err = glock__agent_cancel(cl->gd->ipc->core, cl->acl, &name, m->handle);
 	ret = reply_status(cl->conn, id, status_of(err, 0));
 	glock_ipc_cancel__free_unpacked(m, NULL);
 	return ret;
@@ -562,7 +456,7 @@ static void status_p2p(struct glockd *gd, const struct glock_p2p_stats *ps, stru
 	struct glockd_lockpath_counters lpc;
 	size_t i;
 
-	glockd_lockpath_counters(gd, &lpc);
+	gd->ipc->ops->p2p_counters(gd, &lpc);
 	r->has_p2p_recovering = r->has_p2p_parked = r->has_p2p_stale_dropped = true;
 	r->has_p2p_bad_payloads = r->has_p2p_refused_msgs = r->has_links_unknown = true;
 	r->p2p_recovering = ps->recovering;
@@ -571,7 +465,7 @@ static void status_p2p(struct glockd *gd, const struct glock_p2p_stats *ps, stru
 	r->p2p_bad_payloads = lpc.bad_payloads;
 	r->p2p_refused_msgs = lpc.refused_msgs;
 	r->links_unknown = lpc.links_unknown;
-	r->n_links = glockd_lockpath_links(gd, sl->node, sl->cnt, GLOCK_LINK_PEERS_MAX);
+	r->n_links = gd->ipc->ops->p2p_links(gd, sl->node, sl->cnt, GLOCK_LINK_PEERS_MAX);
 	for (i = 0; i < r->n_links; i++) {
 		GlockIpcLink *l = &sl->link[i];
 
@@ -604,7 +498,8 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	GlockIpcRequestSeries *pseries[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
 	struct status_links sl;
 	struct glock_p2p_stats ps;
-	bool p2p = glockd_lockpath_p2p(gd);
+	const struct glockd_ipc_ops *ops = gd->ipc->ops;
+	bool p2p = glockd_config_p2p(gd->cfg);
 	size_t i;
 	int ret;
 
@@ -614,13 +509,13 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	lc.v = calloc(IPC_LOCKSPACES_MAX, sizeof(*lc.v));
 	lc.pv = calloc(IPC_LOCKSPACES_MAX, sizeof(*lc.pv));
 	lc.names = calloc(IPC_LOCKSPACES_MAX, sizeof(*lc.names));
-	lc.core = gd->agent->core;
+	lc.core = gd->ipc->core;
 	if (!lc.v || !lc.pv || !lc.names) {
 		ret = reply_status(cl->conn, id, GLOCK_STATUS__GLOCK_STATUS_NO_MEMORY);
 		goto out_free;
 	}
-	glockd_cluster_status(gd, &st);
-	glock__agent_counts(gd->agent->core, &ac);
+	ops->cluster_status(gd, &st);
+	glock__agent_counts(gd->ipc->core, &ac);
 	r.status = GLOCK_STATUS__GLOCK_STATUS_OK;
 	r.connected = st.connected;
 	r.quorate = st.quorate;
@@ -636,20 +531,14 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	}
 	r.n_departed = st.n_departed;
 	r.departed = pdep;
-	glockd_lockpath_stats(gd, &ps);
-	if (p2p)
-		r.glocks = ps.mastered;
-	else
-		r.glocks = gd->engine ? glock_engine_glock_count(gd->engine) : 0;
+	ops->p2p_stats(gd, &ps);
+	r.glocks = ops->table_glocks(gd);
 	r.agent_glocks = ac.glocks;
 	r.local_holders = ac.holders;
 	r.local_waiters = ac.waiters;
 	r.clients = ac.clients;
-	if (p2p)
-		(void)glockd_lockpath_export(gd, ls_count_engine, &lc);
-	else if (gd->engine)
-		(void)glock_engine_export(gd->engine, ls_count_engine, &lc);
-	(void)glock__agent_foreach(gd->agent->core, ls_count_agent, &lc);
+	(void)ops->table_export(gd, ls_count_engine, &lc);
+	(void)glock__agent_foreach(gd->ipc->core, ls_count_agent, &lc);
 	r.n_lockspaces = lc.n;
 	r.lockspaces = lc.pv;
 	r.has_msgs_sent = r.has_msgs_received = r.has_items_sent = r.has_items_received = true;
@@ -664,13 +553,13 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	r.has_cache_hits = r.has_demotes = r.has_cached_idle = r.has_ipc_refused = true;
 	r.has_kernel_bad_requests = r.has_version_mismatches = r.has_items_refused = true;
 	r.has_ipc_bad_requests = true;
-	metrics = glock__agent_metrics(gd->agent->core);
+	metrics = glock__agent_metrics(gd->ipc->core);
 	r.cache_hits = metrics->cache_hits;
 	r.demotes = metrics->demotes;
 	r.cached_idle = ac.cached;
 	r.ipc_refused = gd->ipc->refused;
 	r.ipc_bad_requests = gd->ipc->bad_requests;
-	r.kernel_bad_requests = glockd_kdev_bad_requests(gd);
+	r.kernel_bad_requests = ops->kernel_bad_requests(gd);
 	r.version_mismatches = st.version_mismatches;
 	r.items_refused = st.apply_errors;
 	r.n_latency_bounds_us = GLOCK__METRICS_BUCKETS;
@@ -865,11 +754,11 @@ static int dump_one(void *ctx, const struct glock_record *rec)
 	r->n_holders = rec->n_holders;
 	r->n_expired = rec->n_expired;
 	r->n_waiters = rec->n_waiters;
-	if (glock__agent_lookup(pc->gd->agent->core, &rec->name, local_to_pb, r) == -ENOMEM)
+	if (glock__agent_lookup(pc->gd->ipc->core, &rec->name, local_to_pb, r) == -ENOMEM)
 		goto nomem_r;
 	if (pc->p2p) {
 		r->has_master = true;
-		r->master = glockd_lockpath_master_of(pc->gd, &rec->name);
+		r->master = pc->gd->ipc->ops->master_of(pc->gd, &rec->name);
 	}
 	sz = glock_ipc_dump_record__get_packed_size(r) + 8;
 	if (pc->n && pc->used + sz > pc->budget) {
@@ -905,7 +794,7 @@ static int dump_not_mastered(void *ctx, const struct glock__agent_glock_info *in
 	struct page_ctx *pc = ctx;
 	struct glock_record rec;
 
-	if (glockd_lockpath_master_of(pc->gd, info->name) == pc->gd->local_node)
+	if (pc->gd->ipc->ops->master_of(pc->gd, info->name) == pc->gd->local_node)
 		return 0;
 	memset(&rec, 0, sizeof(rec));
 	rec.name = *info->name;
@@ -934,13 +823,9 @@ static int do_dump(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t l
 	pc.start = m->start;
 	pc.lockspace = m->lockspace;
 	pc.budget = page_budget(cl->conn);
-	pc.p2p = glockd_lockpath_p2p(cl->gd);
-	if (pc.p2p) {
-		if (!glockd_lockpath_export(cl->gd, dump_one, &pc) && !pc.more && !pc.err)
-			(void)glock__agent_foreach(cl->gd->agent->core, dump_not_mastered, &pc);
-	} else if (cl->gd->engine) {
-		(void)glock_engine_export(cl->gd->engine, dump_one, &pc);
-	}
+	pc.p2p = glockd_config_p2p(cl->gd->cfg);
+	if (!cl->gd->ipc->ops->table_export(cl->gd, dump_one, &pc) && pc.p2p && !pc.more && !pc.err)
+		(void)glock__agent_foreach(cl->gd->ipc->core, dump_not_mastered, &pc);
 	r.status = status_of(pc.err, 0);
 	if (!pc.err) {
 		r.n_records = pc.n;
@@ -1026,7 +911,7 @@ static int do_stats(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t 
 	if (!m)
 		return -EBADMSG;
 	sc.lockspace = m->lockspace;
-	(void)glock__agent_foreach(cl->gd->agent->core, stats_collect, &sc);
+	(void)glock__agent_foreach(cl->gd->ipc->core, stats_collect, &sc);
 	if (!sc.err && sc.n) {
 		/* Sort names with their records: sort indexes by name. */
 		struct { struct glock_name name; size_t i; } *ix = calloc(sc.n, sizeof(*ix));
@@ -1125,8 +1010,10 @@ static void ipc_created(qb_ipcs_connection_t *c)
 
 	if (cl && qb_ipcs_connection_stats_get(c, &st, QB_FALSE) == 0)
 		cl->pid = (uint32_t)st.client_pid;
-	if (cl)
-		cl->acl = glock__agent_client_new(gd->agent->core, cl, cl->pid);
+	if (cl) {
+		cl->owner.event = client_event;
+		cl->acl = glock__agent_client_new(gd->ipc->core, &cl->owner, cl->pid);
+	}
 	if (!cl || !cl->acl) {
 		free(cl);
 		log_err("out of memory for a new IPC client: disconnecting it");
@@ -1146,7 +1033,7 @@ static int32_t ipc_closed(qb_ipcs_connection_t *c)
 	struct ipc_client *cl = qb_ipcs_context_get(c);
 
 	if (cl && cl->acl) {
-		glock__agent_client_free(cl->gd->agent->core, cl->acl);
+		glock__agent_client_free(cl->gd->ipc->core, cl->acl);
 		cl->acl = NULL;
 		log_debug("client pid %u disconnected", cl->pid);
 	}
@@ -1160,7 +1047,7 @@ static void ipc_destroyed(qb_ipcs_connection_t *c)
 	if (!cl)
 		return;
 	if (cl->acl)
-		glock__agent_client_free(cl->gd->agent->core, cl->acl);
+		glock__agent_client_free(cl->gd->ipc->core, cl->acl);
 	cl->gd->ipc->n_clients--;
 	qb_ipcs_context_set(c, NULL);
 	free(cl);
@@ -1255,14 +1142,19 @@ static struct qb_ipcs_poll_handlers poll_handlers = {
 	.dispatch_del = poll_dispatch_del,
 };
 
-static int ipc_start(struct glockd *gd)
+int glockd_ipc_start(struct glockd *gd, struct glock__agent *core,
+		     const struct glockd_ipc_ops *ops)
 {
 	struct glockd_ipc *ipc = calloc(1, sizeof(*ipc));
 	int err;
 
-	if (!ipc)
-		return -ENOMEM;
+	if (!ipc) {
+		err = -ENOMEM;
+		goto out_log;
+	}
 	ipc->gd = gd;
+	ipc->ops = ops;
+	ipc->core = core;
 	ipc->rl_bad.interval_ms = 10000;
 	ipc->rl_bad.burst = 5;
 	ipc->rl_event.interval_ms = 10000;
@@ -1272,7 +1164,7 @@ static int ipc_start(struct glockd *gd)
 	if (!ipc->svc) {
 		err = errno ? -errno : -ENOMEM;
 		free(ipc);
-		return err;
+		goto out_log;
 	}
 	qb_ipcs_service_context_set(ipc->svc, gd);
 	qb_ipcs_poll_handlers_set(ipc->svc, &poll_handlers);
@@ -1283,62 +1175,22 @@ static int ipc_start(struct glockd *gd)
 		qb_ipcs_destroy(ipc->svc);
 		gd->ipc = NULL;
 		free(ipc);
-		return err < 0 ? err : -EIO;
-	}
-	return 0;
-}
-
-int glockd_agent_start(struct glockd *gd)
-{
-	struct glockd_agent *a = calloc(1, sizeof(*a));
-	int err;
-
-	if (!a) {
-		log_err("cannot start the lock agent: out of memory");
-		return -ENOMEM;
-	}
-	a->gd = gd;
-	a->core = glock__agent_new(&agent_ops, a);
-	if (!a->core) {
-		free(a);
-		log_err("cannot start the lock agent: out of memory");
-		return -ENOMEM;
-	}
-	gd->agent = a;
-	err = ipc_start(gd);
-	if (err) {
-		log_err("cannot start the IPC server '%s': %s", gd->cfg->ipc_name, strerror(-err));
-		glock__agent_free(a->core);
-		free(a);
-		gd->agent = NULL;
-		return err;
+		err = err < 0 ? err : -EIO;
+		goto out_log;
 	}
 	log_info("lock agent ready; IPC service '%s'", gd->cfg->ipc_name);
-	/* kdev: the kernel client; a missing /dev/glock only disables it. */
-	err = glockd_kdev_start(gd, a->core);
-	if (err) {
-		glockd_agent_stop(gd);
-		return err;
-	}
 	return 0;
+out_log:
+	log_err("cannot start the IPC server '%s': %s", gd->cfg->ipc_name, strerror(-err));
+	return err;
 }
 
-void glockd_agent_stop(struct glockd *gd)
+void glockd_ipc_stop(struct glockd *gd)
 {
-	struct glockd_agent *a = gd->agent;
-
-	glockd_kdev_stop(gd); /* kdev: before the agent core it uses goes */
-	if (gd->ipc) {
-		/* Destroying the service closes every connection (holders go). */
-		qb_ipcs_destroy(gd->ipc->svc);
-		free(gd->ipc);
-		gd->ipc = NULL;
-	}
-	if (!a)
+	if (!gd->ipc)
 		return;
-	if (a->armed)
-		qb_loop_timer_del(gd->loop, a->timer);
-	glock__agent_free(a->core);
-	free(a);
-	gd->agent = NULL;
+	/* Destroying the service closes every connection (holders go). */
+	qb_ipcs_destroy(gd->ipc->svc);
+	free(gd->ipc);
+	gd->ipc = NULL;
 }

@@ -106,6 +106,8 @@ struct qrec {
 
 struct glockd_kdev {
 	struct glockd *gd;
+	const struct glockd_kdev_ops *ops; /* main.c's wiring */
+	struct glockd_agent_owner owner;   /* the agent's events for the kernel's holders */
 	struct glock__agent *core;
 	struct glock__agent_client *acl;
 	int fd;
@@ -431,12 +433,13 @@ static void ev_demote(struct glockd_kdev *kd, struct kgl *kg, const struct glock
 	}
 }
 
-void glockd_kdev_event(struct glockd *gd, const struct glock__agent_event *ev)
+/* An agent event for one of the kernel's holders. */
+static void kdev_event(struct glockd_agent_owner *owner, const struct glock__agent_event *ev)
 {
-	struct glockd_kdev *kd = gd->kdev;
+	struct glockd_kdev *kd = glockd_container_of(owner, struct glockd_kdev, owner);
 	struct kgl *kg;
 
-	if (!kd || kd->stopping)
+	if (kd->stopping)
 		return;
 	kg = kgl_find(kd, ev->name);
 	if (!kg || (kg->has_handle && kg->handle != ev->handle)) {
@@ -469,11 +472,6 @@ void glockd_kdev_event(struct glockd *gd, const struct glock__agent_event *ev)
 		break;
 	}
 	}
-}
-
-bool glockd_kdev_is_owner(const struct glockd *gd, const void *owner)
-{
-	return gd->kdev && owner == (const void *)gd->kdev;
 }
 
 /* ---- requests ---- */
@@ -697,7 +695,7 @@ static void do_mount(struct glockd_kdev *kd, const struct glock_dev_request *req
 
 	reply_init(&rec, GLOCK_DEV_OP_MOUNT_REPLY, req->req_id, NULL);
 	memcpy(rec.lockspace, req->lockspace, sizeof(rec.lockspace));
-	glockd_cluster_status(kd->gd, &st);
+	kd->ops->cluster_status(kd->gd, &st);
 	if (!st.connected) {
 		log_warn("lockspace %s: kernel mount refused: not connected to corosync (ENOTCONN)",
 			 req->lockspace);
@@ -991,7 +989,8 @@ static void kdev_close(struct glockd_kdev *kd, const char *why)
 	/* The holders stay with the agent until stop: nobody releases them early. */
 }
 
-int glockd_kdev_start(struct glockd *gd, struct glock__agent *core)
+int glockd_kdev_start(struct glockd *gd, struct glock__agent *core,
+		      const struct glockd_kdev_ops *ops)
 {
 	const char *path = gd->cfg->dev_path;
 	struct glockd_kdev *kd;
@@ -1021,6 +1020,8 @@ int glockd_kdev_start(struct glockd *gd, struct glock__agent *core)
 		return -ENOMEM;
 	}
 	kd->gd = gd;
+	kd->ops = ops;
+	kd->owner.event = kdev_event;
 	kd->core = core;
 	kd->fd = fd;
 	kd->rl_bad.interval_ms = 10000;
@@ -1029,7 +1030,7 @@ int glockd_kdev_start(struct glockd *gd, struct glock__agent *core)
 	kd->rl_write.burst = 5;
 	qb_list_init(&kd->lockspaces);
 	qb_list_init(&kd->queue);
-	kd->acl = glock__agent_client_new(core, kd, 0);
+	kd->acl = glock__agent_client_new(core, &kd->owner, 0);
 	if (!kd->acl) {
 		err = -ENOMEM;
 		goto out_free;

@@ -4,9 +4,11 @@
  * client of the node's lock agent, next to the libqb IPC connections; its
  * requests come as fixed 144-byte records (include/glock/glock_dev.h).
  *
- * ipc.c wires it in: glockd_kdev_start() after the agent core exists,
- * glockd_kdev_stop() before it is freed, and agent events whose owner is
- * the kernel go to glockd_kdev_event() instead of an IPC connection.
+ * main.c wires it in: glockd_kdev_start() after the agent core exists,
+ * glockd_kdev_stop() before it is freed.  The agent's events for the
+ * kernel's holders come through the bridge's struct glockd_agent_owner;
+ * what it asks of the membership adapter goes through struct
+ * glockd_kdev_ops.
  */
 #ifndef GLOCKD_KDEV_H
 #define GLOCKD_KDEV_H
@@ -16,20 +18,22 @@
 #include "agent.h"
 #include "glockd.h"
 
+struct glockd_kdev_ops {
+	/* Connected, quorate and synced: a MOUNT is answered from these. */
+	void (*cluster_status)(struct glockd *gd, struct glockd_cluster_status *out);
+};
+
 /*
- * Opens gd->cfg->dev_path and serves the kernel on gd->loop.  A missing
- * device (or an empty dev_path) only disables kernel clients; so does a
- * device that cannot be opened, with an error logged.  Returns 0, or
- * -ENOMEM.
+ * Opens gd->cfg->dev_path and serves the kernel on gd->loop as a client
+ * of core.  A missing device (or an empty dev_path) only disables kernel
+ * clients; so does a device that cannot be opened, with an error logged.
+ * Returns 0, or -ENOMEM.
  */
-int glockd_kdev_start(struct glockd *gd, struct glock__agent *core);
+int glockd_kdev_start(struct glockd *gd, struct glock__agent *core,
+		      const struct glockd_kdev_ops *ops);
 /* Closes the device (every kernel mount withdraws) and drops the kernel's holders. */
 void glockd_kdev_stop(struct glockd *gd);
-/* Is owner (as given to glock__agent_client_new) the kernel? */
-bool glockd_kdev_is_owner(const struct glockd *gd, const void *owner);
 /* Malformed requests read from the device since start (0 without a device). */
 uint64_t glockd_kdev_bad_requests(const struct glockd *gd);
-/* An agent event for one of the kernel's holders. */
-void glockd_kdev_event(struct glockd *gd, const struct glock__agent_event *ev);
 
 #endif /* GLOCKD_KDEV_H */

@@ -1,6 +1,7 @@
-# glockd: the daemon.  main.c, cluster.c and config.c are here; the client
-# side (agent.c, ipc.c, kdev.c) lists its files in GLOCKD_CLIENT_SOURCES
-# (daemon/client.mk), the codec is daemon/libglockcodec.la.
+# glockd: the daemon.  main.c, drain.c, cluster.c, lockpath.c and config.c
+# are here; the client side (agent.c, agent_glue.c, ipc.c, kdev.c) lists its
+# files in GLOCKD_CLIENT_SOURCES (daemon/client.mk), the codec is
+# daemon/libglockcodec.la.
 #
 # The config parser is a convenience library of its own so that
 # tests/unit/test_config links it rather than daemon/*.o.

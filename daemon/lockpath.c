@@ -18,6 +18,7 @@
 #include <qb/qbloop.h>
 #include <qb/qbutil.h>
 
+#include "agent_glue.h"
 #include "cluster.h"
 #include "config.h"
 #include "link_peers.h"

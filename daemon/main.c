@@ -1,16 +1,26 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * glockd: the cluster glock daemon.  This file is the table of contents:
- * options and config, logging, the loop, and the order things start and
- * stop in.  The work is elsewhere:
+ * options and config, logging, the lock table and its clock, the wiring
+ * of the adapters, and the order they start and stop in (run()).  Each
+ * adapter is one file with one ops table, and calls no other adapter:
+ * what it needs of the rest is in its table, filled in here.
  *
- *   cluster.c   corosync CPG + votequorum, send queue, sync, fencing
- *   agent.c     the node's lock agent (ipc.c: user-space clients,
- *               kdev.c: the kernel via /dev/glock)
- *   engine/     the replicated lock state machine (pure)
- *   lockpath.c  lock_path = p2p: per-glock masters over node links
- *   codec.c     engine inputs <-> wire messages
- *   config.c    /etc/glockd.conf
+ *   adapter                       file          ops table (below)
+ *   membership: CPG, votequorum   cluster.c     membership_ops
+ *   node links: the p2p path      lockpath.c    lockpath_ops   (links.c under it)
+ *   client IPC: libqb server      ipc.c         ipc_ops
+ *   /dev/glock: the kernel        kdev.c        kdev_ops
+ *
+ * Between them: the lock agent (agent.c, run on the loop by agent_glue.c,
+ * agent_ops), whose clients are IPC connections and the kernel; the pure
+ * engine (engine/, the replicated table) and p2p state machines; drain.c
+ * (a clean stop); codec.c (wire <-> engine); config.c (/etc/glockd.conf).
+ *
+ * Requests flow: client -> ipc.c or kdev.c -> agent -> agent_ops.submit ->
+ * the lock path (cluster.c's send queue, or lockpath.c) -> engine or p2p
+ * output -> membership_ops/lockpath_ops.output -> agent -> the client's
+ * owner (ipc.c or kdev.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,27 +35,17 @@
 #include <qb/qblog.h>
 #include <poll.h>
 #include <sys/timerfd.h>
-#include <unistd.h>
 
 #include <qb/qbloop.h>
 
+#include "agent_glue.h"
 #include "cluster.h"
 #include "config.h"
 #include "glockd.h"
+#include "ipc.h"
+#include "kdev.h"
 #include "lockpath.h"
 #include "log.h"
-
-/*
- * Minimum hold time (DESIGN §2): the engine delays a demote of a grant
- * younger than its hold time until a TICK shows the time has passed, and
- * stamps each grant with the time of the last TICK.  So a TICK with the
- * monotonic clock goes in before every delivered message (cheap: it looks
- * only at delayed demotes), and one timerfd is armed for the instant the
- * earliest delayed demote falls due (glock_engine_next_due).  No periodic
- * tick: an idle daemon never wakes, and a demote is sent when it is due,
- * not at the next 5 ms boundary.  A timerfd rather than a libqb timer,
- * whose sub-millisecond rest libqb spins out on epoll.
- */
 
 #ifndef GLOCKD_VERSION
 #define GLOCKD_VERSION "unknown"
@@ -83,24 +83,19 @@ static void log_setup(const struct glockd_config *cfg, bool foreground, bool deb
 	qb_log_ctl(QB_LOG_BLACKBOX, QB_LOG_CONF_ENABLED, QB_TRUE);
 }
 
-int glockd_engine_create(struct glockd *gd)
-{
-	struct glock_engine_config ec;
+/* ---- the lock table's clock ---- */
 
-	glock_engine_config_defaults(&ec, gd->local_node);
-	ec.hold_min_us = gd->cfg->hold_min_us;
-	ec.hold_max_us = gd->cfg->hold_max_us;
-	ec.hold_incr_us = gd->cfg->hold_incr_us;
-	ec.hold_decr_us = gd->cfg->hold_decr_us;
-	ec.depart_all = glockd_lockpath_p2p(gd);
-	glock_engine_free(gd->engine);
-	gd->engine = glock_engine_new(&ec, glockd_cluster_engine_output, gd);
-	if (!gd->engine) {
-		log_err("cannot create the lock engine for node %u", gd->local_node);
-		return -ENOMEM;
-	}
-	return glockd_lockpath_create(gd);
-}
+/*
+ * Minimum hold time (DESIGN §2): the engine delays a demote of a grant
+ * younger than its hold time until a TICK shows the time has passed, and
+ * stamps each grant with the time of the last TICK.  So a TICK with the
+ * monotonic clock goes in before every delivered message (cheap: it looks
+ * only at delayed demotes), and one timerfd is armed for the instant the
+ * earliest delayed demote falls due (glock_engine_next_due).  No periodic
+ * tick: an idle daemon never wakes, and a demote is sent when it is due,
+ * not at the next 5 ms boundary.  A timerfd rather than a libqb timer,
+ * whose sub-millisecond rest libqb spins out on epoll.
+ */
 
 static uint64_t monotonic_us(void)
 {
@@ -124,11 +119,16 @@ static void engine_tick(struct glockd *gd, uint64_t now_us)
 		log_debug("tick refused: %s", glock_engine_strerror(err));
 }
 
+/*
+ * Before each delivered message: brings the engine's clock up to date
+ * (a TICK) and keeps the hold-time tick running for a while.
+ */
 void glockd_engine_clock(struct glockd *gd)
 {
 	engine_tick(gd, monotonic_us());
 }
 
+/* (Re)arms the timer for the engine's, or the p2p's, next delayed demote. */
 void glockd_hold_timer_update(struct glockd *gd)
 {
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
@@ -181,6 +181,89 @@ static int setup_hold_timer(struct glockd *gd)
 				hold_timer_fired);
 }
 
+static void close_hold_timer(struct glockd *gd)
+{
+	if (gd->hold_timer_fd < 0)
+		return;
+	qb_loop_poll_del(gd->loop, gd->hold_timer_fd);
+	close(gd->hold_timer_fd);
+	gd->hold_timer_fd = -1;
+}
+
+/* ---- the wiring: what each adapter is given ---- */
+
+/*
+ * A fresh lock table for gd->local_node: the engine, with the membership
+ * adapter as its output, and (lock_path = p2p) the p2p lock path.
+ */
+int glockd_engine_create(struct glockd *gd)
+{
+	struct glock_engine_config ec;
+
+	glock_engine_config_defaults(&ec, gd->local_node);
+	ec.hold_min_us = gd->cfg->hold_min_us;
+	ec.hold_max_us = gd->cfg->hold_max_us;
+	ec.hold_incr_us = gd->cfg->hold_incr_us;
+	ec.hold_decr_us = gd->cfg->hold_decr_us;
+	ec.depart_all = glockd_config_p2p(gd->cfg);
+	glock_engine_free(gd->engine);
+	gd->engine = glock_engine_new(&ec, glockd_cluster_engine_output, gd);
+	if (!gd->engine) {
+		log_err("cannot create the lock engine for node %u", gd->local_node);
+		return -ENOMEM;
+	}
+	return glockd_lockpath_create(gd);
+}
+
+static void table_free(struct glockd *gd)
+{
+	glockd_lockpath_free(gd);
+	glock_engine_free(gd->engine);
+	gd->engine = NULL;
+}
+
+/* The lock path a local op takes: CPG's agreed order, or the p2p masters. */
+static const struct glockd_agent_ops agent_ops = {
+	.submit = glockd_cluster_submit,
+};
+
+static int table_export(struct glockd *gd, glock_record_fn fn, void *ctx)
+{
+	if (glockd_config_p2p(gd->cfg))
+		return glockd_lockpath_export(gd, fn, ctx);
+	return gd->engine ? glock_engine_export(gd->engine, fn, ctx) : 0;
+}
+
+static size_t table_glocks(struct glockd *gd)
+{
+	struct glock_p2p_stats ps;
+
+	if (glockd_config_p2p(gd->cfg)) {
+		glockd_lockpath_stats(gd, &ps);
+		return ps.mastered;
+	}
+	return gd->engine ? glock_engine_glock_count(gd->engine) : 0;
+}
+
+/* Client IPC: what glockctl status and dump show. */
+static const struct glockd_ipc_ops ipc_ops = {
+	.cluster_status = glockd_cluster_status,
+	.table_export = table_export,
+	.table_glocks = table_glocks,
+	.master_of = glockd_lockpath_master_of,
+	.p2p_stats = glockd_lockpath_stats,
+	.p2p_counters = glockd_lockpath_counters,
+	.p2p_links = glockd_lockpath_links,
+	.kernel_bad_requests = glockd_kdev_bad_requests,
+};
+
+/* /dev/glock: a kernel MOUNT is answered from the membership's state. */
+static const struct glockd_kdev_ops kdev_ops = {
+	.cluster_status = glockd_cluster_status,
+};
+
+/* ---- signals, config ---- */
+
 static int32_t on_signal(int32_t sig, void *data)
 {
 	struct glockd *gd = data;
@@ -210,6 +293,63 @@ static int check_config(const struct glockd_config *cfg, const char *path)
 	return 0;
 }
 
+/* ---- start, loop, stop ---- */
+
+/*
+ * The adapters in the order they start, the loop, and the reverse.  Each
+ * start registers its own fds and timers on gd->loop, which dispatches
+ * them: cpg and votequorum (cluster.c), node links (lockpath.c, links.c),
+ * libqb IPC connections (ipc.c), /dev/glock (kdev.c), the hold timer and
+ * the signals (here).
+ */
+static int run(struct glockd *gd)
+{
+	int status = EXIT_FAILURE;
+
+	gd->loop = qb_loop_create();
+	if (!gd->loop) {
+		log_err("cannot create the main loop");
+		return status;
+	}
+	if (setup_signals(gd)) {
+		log_err("cannot install signal handlers");
+		goto out_loop;
+	}
+	if (setup_hold_timer(gd)) {
+		log_err("cannot set up the hold-time timer: %s", strerror(errno));
+		goto out_timer;
+	}
+	/* Membership first: corosync tells us our node id, which the table needs. */
+	if (glockd_cluster_start(gd)) {
+		log_err("cannot start the cluster connection");
+		goto out_table;
+	}
+	if (glockd_agent_start(gd, &agent_ops) ||
+	    glockd_ipc_start(gd, glockd_agent_core(gd), &ipc_ops) ||
+	    glockd_kdev_start(gd, glockd_agent_core(gd), &kdev_ops)) {
+		log_err("cannot start the lock agent");
+		goto out_clients;
+	}
+
+	qb_loop_run(gd->loop);
+	status = EXIT_SUCCESS;
+
+	/* Leave the group first, so no delivery reaches a stopping agent. */
+	glockd_cluster_stop(gd);
+out_clients:
+	glockd_kdev_stop(gd); /* before the agent core its holders live in */
+	glockd_ipc_stop(gd);
+	glockd_agent_stop(gd);
+	glockd_cluster_stop(gd);
+out_table:
+	table_free(gd);
+out_timer:
+	close_hold_timer(gd);
+out_loop:
+	qb_loop_destroy(gd->loop);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	struct glockd_config cfg;
@@ -217,7 +357,7 @@ int main(int argc, char **argv)
 	const char *path = GLOCKD_CONFIG_DEFAULT;
 	bool foreground = false, test_only = false, debug = false;
 	char err[512];
-	int opt, r, status = EXIT_FAILURE;
+	int opt, r, status;
 
 	while ((opt = getopt(argc, argv, "fc:tdh")) != -1) {
 		switch (opt) {
@@ -258,49 +398,8 @@ int main(int argc, char **argv)
 		log_warn("fence = none: a failed node's locks will be released without fencing; "
 			 "this is unsafe for shared storage");
 
-	gd.loop = qb_loop_create();
-	if (!gd.loop) {
-		log_err("cannot create the main loop");
-		goto out_log;
-	}
-	if (setup_signals(&gd)) {
-		log_err("cannot install signal handlers");
-		goto out_loop;
-	}
-	if (setup_hold_timer(&gd)) {
-		log_err("cannot set up the hold-time timer: %s", strerror(errno));
-		goto out_loop;
-	}
+	status = run(&gd);
 
-	/* Corosync first: it tells us our node id, which the engine needs. */
-	if (glockd_cluster_start(&gd)) {
-		log_err("cannot start the cluster connection");
-		goto out_engine;
-	}
-	if (glockd_agent_start(&gd)) {
-		log_err("cannot start the lock agent");
-		goto out_cluster;
-	}
-	qb_loop_run(gd.loop);
-
-	/* Leave the group first, so no delivery reaches a stopping agent. */
-	status = EXIT_SUCCESS;
-	glockd_cluster_stop(&gd);
-	glockd_agent_stop(&gd);
-	goto out_engine;
-out_cluster:
-	glockd_cluster_stop(&gd);
-out_engine:
-	glockd_lockpath_free(&gd);
-	glock_engine_free(gd.engine);
-	gd.engine = NULL;
-out_loop:
-	if (gd.hold_timer_fd >= 0) {
-		qb_loop_poll_del(gd.loop, gd.hold_timer_fd);
-		close(gd.hold_timer_fd);
-	}
-	qb_loop_destroy(gd.loop);
-out_log:
 	log_notice("glockd exiting (%d)", status);
 	qb_log_fini();
 	return status;
