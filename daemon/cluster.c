@@ -39,9 +39,7 @@
 #include "cluster.h"
 #include "codec.h"
 #include "config.h"
-#include "agent_glue.h"
 #include "glockd.h"
-#include "lockpath.h"
 #include "log.h"
 
 /*
@@ -103,6 +101,7 @@ struct fence_job {
 
 struct glockd_cluster {
 	struct glockd *gd;
+	const struct glockd_cluster_ops *ops; /* main.c's wiring */
 	pid_t pid;
 	struct cpg_name group;
 
@@ -421,7 +420,7 @@ static void sq_drop_unencodable(struct glockd_cluster *c)
 		op = e->in.u.op;
 		sq_remove(c, e);
 		if (local_op)
-			glockd_agent_on_op_error(c->gd, &op, -EINVAL);
+			c->ops->op_error(c->gd, &op, -EINVAL);
 	}
 }
 
@@ -504,8 +503,7 @@ static void snapshot_send(struct glockd_cluster *c)
 /* Work noted by the output callback, done once apply() has returned. */
 static void after_apply(struct glockd_cluster *c)
 {
-	glockd_lockpath_sync(c->gd);
-	glockd_hold_timer_update(c->gd);
+	c->ops->applied(c->gd);
 	if (c->snapshot_due)
 		snapshot_send(c);
 	if (c->fence_check_due)
@@ -523,17 +521,16 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 	err = glock_engine_apply(gd->engine, in);
 	if (err && in->kind == GLOCK_IN_OP && in->u.op.node == gd->local_node) {
 		/* The agent answers its requester (-EEXIST: a resend, already queued). */
-		glockd_agent_on_op_error(gd, &in->u.op, err);
+		c->ops->op_error(gd, &in->u.op, err);
 	} else if (err) {
 		c->apply_errors++;
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
 	}
 	if (!err && in->kind == GLOCK_IN_HELLO)
-		glockd_lockpath_done(gd, in->u.hello.node); /* its REPORTs came before */
+		c->ops->member_done(gd, in->u.hello.node); /* its REPORTs came before */
 	if (!err && (in->kind == GLOCK_IN_FENCED || in->kind == GLOCK_IN_RECOVERY_DONE))
-		glockd_lockpath_fenced(gd, in->u.departed.node,
-				       in->kind == GLOCK_IN_RECOVERY_DONE);
+		c->ops->fenced(gd, in->u.departed.node, in->kind == GLOCK_IN_RECOVERY_DONE);
 	if (in->kind == GLOCK_IN_SNAPSHOT_END && !err) { /* everyone holds the table now */
 		c->fence_check_due = true;
 	}
@@ -560,7 +557,7 @@ static int deliver_report(void *ctx, uint32_t from, uint32_t to, const struct gl
 {
 	struct glockd_cluster *c = ctx;
 
-	return glockd_lockpath_report(c->gd, from, to, msg);
+	return c->ops->report(c->gd, from, to, msg);
 }
 
 static struct glockd_cluster *cpg_cluster(cpg_handle_t handle)
@@ -593,10 +590,11 @@ static void cpg_deliver_cb(cpg_handle_t handle, const struct cpg_name *group, ui
 
 	if (!c || c->lost)
 		return;
-	glockd_engine_clock(c->gd);
+	c->ops->clock(c->gd);
 	bad_before = c->codec.bad_items;
 	r = glock_codec_decode_ex(msg, len, nodeid, deliver_item,
-				  glockd_lockpath_p2p(c->gd) ? deliver_report : NULL, c, &c->codec);
+				  glockd_config_p2p(c->gd->cfg) ? deliver_report : NULL, c,
+				  &c->codec);
 	if (r == -EPROTONOSUPPORT) {
 		if (!version_logged(c, nodeid))
 			log_node(LOG_ERR, nodeid,
@@ -711,7 +709,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 	qsort(nodes, n, sizeof(nodes[0]), uint32_cmp);
 	memcpy(c->members, nodes, n * sizeof(nodes[0]));
 	c->n_members = n;
-	glockd_engine_clock(c->gd);
+	c->ops->clock(c->gd);
 
 	/*
 	 * Problem scenario: glockd on node 3 dies and restarts between two
@@ -735,7 +733,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 		in.u.confchg.members = without;
 		err = glock_engine_apply(c->gd->engine, &in);
 		if (!err) {
-			glockd_lockpath_confchg(c->gd, without, k);
+			c->ops->confchg(c->gd, without, k);
 			after_apply(c);
 		}
 	}
@@ -751,7 +749,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 		return;
 	}
 	/* Before HELLO: this node's REPORTs go out ahead of it (DESIGN §9). */
-	glockd_lockpath_confchg(c->gd, nodes, n);
+	c->ops->confchg(c->gd, nodes, n);
 	after_apply(c);
 	log_info("configuration: %zu member(s), local node %s, %s", n,
 		 glock_engine_synced(c->gd->engine) ? "synced" : "not synced",
@@ -1122,12 +1120,12 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 		break;
 	case GLOCK_OUT_UNSYNCED:
 		log_warn("unsynced: quorum lost or not confirmed; local locks are lost");
-		glockd_lockpath_reset(gd);
 		break;
 	default:
 		break;
 	}
-	glockd_agent_on_output(gd, out);
+	if (c)
+		c->ops->output(gd, out);
 }
 
 /* ---- connection ---- */
@@ -1227,7 +1225,7 @@ static int cluster_connect(struct glockd_cluster *c)
 	}
 	if (!gd->engine || gd->local_node != nodeid) {
 		gd->local_node = nodeid;
-		r = glockd_engine_create(gd);
+		r = c->ops->table_new(gd);
 		if (r)
 			goto out_disconnect;
 	}
@@ -1332,11 +1330,10 @@ static void cluster_lost_job(void *data)
 	fence_jobs_abandon(c);
 	c->n_members = 0;
 	c->snapshot_due = c->fence_check_due = false;
-	glockd_lockpath_reset(gd);
-	glockd_agent_on_cluster_lost(gd);
+	c->ops->lost(gd);
 	if (gd->stopping)
 		return;
-	if (glockd_engine_create(gd)) {
+	if (c->ops->table_new(gd)) {
 		log_err("cannot create a fresh engine: stopping");
 		gd->stopping = true;
 		qb_loop_stop(gd->loop);
@@ -1346,9 +1343,9 @@ static void cluster_lost_job(void *data)
 	reconnect_arm(c);
 }
 
-/* ---- the seams in glockd.h ---- */
+/* ---- the seams in cluster.h ---- */
 
-int glockd_cluster_start(struct glockd *gd)
+int glockd_cluster_start(struct glockd *gd, const struct glockd_cluster_ops *ops)
 {
 	struct glockd_cluster *c;
 	size_t len = strlen(gd->cfg->cpg_group);
@@ -1360,6 +1357,7 @@ int glockd_cluster_start(struct glockd *gd)
 	if (!c)
 		return -ENOMEM;
 	c->gd = gd;
+	c->ops = ops;
 	c->pid = getpid();
 	memcpy(c->group.value, gd->cfg->cpg_group, len);
 	c->group.length = (uint32_t)len;
@@ -1417,7 +1415,7 @@ void glockd_cluster_stop(struct glockd *gd)
 /*
  * Answer path of a submitted op: it is multicast in agreed order and
  * applied on delivery like everyone else's; the engine's GRANT/DENY output
- * (or, if apply() refuses it, glockd_agent_on_op_error()) answers it.
+ * (or, if apply() refuses it, ops->op_error) answers it.
  *
  * Across a configuration change an op may be lost in flight (NETNS-NOTES:
  * messages sent while the ring splits reach only one side).  The agent
@@ -1427,11 +1425,9 @@ void glockd_cluster_stop(struct glockd *gd)
  * accepts whenever the local engine is synced: across a change that keeps
  * quorum that is at once, otherwise after the SYNCED output.
  */
-int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
+int glockd_cluster_accepts(struct glockd *gd, const struct glock_op *op)
 {
 	struct glockd_cluster *c = gd->cluster;
-	struct glock_input in = { .kind = GLOCK_IN_OP };
-	int r;
 
 	if (!op)
 		return -EINVAL;
@@ -1439,8 +1435,18 @@ int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
 		return -ENOTCONN;
 	if (op->node != gd->local_node)
 		return -EINVAL;
-	if (glockd_lockpath_p2p(gd))
-		return glockd_lockpath_submit(gd, op);
+	return 0;
+}
+
+int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op)
+{
+	struct glockd_cluster *c = gd->cluster;
+	struct glock_input in = { .kind = GLOCK_IN_OP };
+	int r;
+
+	r = glockd_cluster_accepts(gd, op);
+	if (r)
+		return r;
 	if (c->sq_ops >= gd->cfg->send_queue_max)
 		return -EAGAIN;
 	/* Validate before use: an op the encoder refuses never enters the queue. */

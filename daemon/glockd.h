@@ -48,16 +48,6 @@ struct glockd {
 	qb_loop_timer_handle drain_timer;
 };
 
-/* cluster.c: everything that goes to or comes from corosync. */
-int glockd_cluster_start(struct glockd *gd);
-void glockd_cluster_stop(struct glockd *gd);
-/*
- * Queues one op of the local node for agreed-order multicast.  Returns 0,
- * -EAGAIN when the send queue is full (bounded), -ENOTCONN when the node is
- * not synced or not connected.  The answer comes back as an engine output.
- */
-int glockd_cluster_submit(struct glockd *gd, const struct glock_op *op);
-
 /*
  * The membership adapter's view (cluster.c), for glockctl status, the
  * kernel's MOUNT and the drain.
@@ -96,7 +86,5 @@ struct glockd_agent_owner {
  * at once.
  */
 void glockd_drain_start(struct glockd *gd, int sig);
-
-void glockd_cluster_status(struct glockd *gd, struct glockd_cluster_status *out);
 
 #endif /* GLOCKD_H */

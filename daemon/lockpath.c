@@ -18,8 +18,6 @@
 #include <qb/qbloop.h>
 #include <qb/qbutil.h>
 
-#include "agent_glue.h"
-#include "cluster.h"
 #include "config.h"
 #include "link_peers.h"
 #include "links.h"
@@ -48,6 +46,7 @@ struct deferred {
 
 struct glockd_lockpath {
 	struct glockd *gd;
+	const struct glockd_lockpath_ops *ops; /* main.c's wiring */
 	struct glock_p2p *p2p;
 	struct glock_links *links;
 	struct glock_link_peer peers[GLOCK_LINK_PEERS_MAX];
@@ -78,11 +77,6 @@ static struct glockd_lockpath *lp_of(struct glockd *gd)
 	return gd->lockpath;
 }
 
-bool glockd_lockpath_p2p(const struct glockd *gd)
-{
-	return gd->cfg->lock_path == GLOCKD_LOCK_PATH_P2P;
-}
-
 /* ---- deferred answers to the agent ---- */
 
 static void defer_job(void *data)
@@ -96,15 +90,15 @@ static void defer_job(void *data)
 		struct deferred d = lp->defer[i];
 
 		if (d.is_error) {
-			glockd_agent_on_op_error(lp->gd, &d.op, d.err);
+			lp->ops->op_error(lp->gd, &d.op, d.err);
 			continue;
 		}
 		d.out.name = &d.name;
 		d.out.lvb = d.out.kind == GLOCK_OUT_GRANT ? d.lvb : NULL;
-		glockd_agent_on_output(lp->gd, &d.out);
+		lp->ops->output(lp->gd, &d.out);
 	}
 	lp->n_defer = 0;
-	glockd_hold_timer_update(lp->gd);
+	lp->ops->due_changed(lp->gd);
 }
 
 static struct deferred *defer_push(struct glockd_lockpath *lp)
@@ -336,7 +330,7 @@ static void flush_reports(struct glockd_lockpath *lp)
 		r = glock_p2p_codec_encode_reports(lp->gd->local_node, lp->report_to + off,
 						   lp->reports + off, k, &buf, &len);
 		if (!r) {
-			r = glockd_cluster_multicast_report(lp->gd, buf, len);
+			r = lp->ops->multicast(lp->gd, buf, len);
 			free(buf);
 		}
 		if (r)
@@ -376,7 +370,7 @@ static int lp_apply(struct glockd_lockpath *lp, const struct glock_p2p_input *in
 	lp->resetting = false;
 out:
 	/* A grant or a demote may have moved the next delayed demote. */
-	glockd_hold_timer_update(lp->gd);
+	lp->ops->due_changed(lp->gd);
 	return r;
 }
 
@@ -506,19 +500,20 @@ static int links_start(struct glockd_lockpath *lp)
 
 /* ---- the seams ---- */
 
-int glockd_lockpath_create(struct glockd *gd)
+int glockd_lockpath_create(struct glockd *gd, const struct glockd_lockpath_ops *ops)
 {
 	struct glockd_lockpath *lp = lp_of(gd);
 	struct glock_engine_config ec;
 	int r;
 
-	if (!glockd_lockpath_p2p(gd))
+	if (!glockd_config_p2p(gd->cfg))
 		return 0;
 	if (!lp) {
 		lp = calloc(1, sizeof(*lp));
 		if (!lp)
 			return -ENOMEM;
 		lp->gd = gd;
+		lp->ops = ops;
 		lp->rl_bad = (struct log_ratelimit){ .interval_ms = 10000, .burst = 5 };
 		lp->rl_send = (struct log_ratelimit){ .interval_ms = 10000, .burst = 5 };
 		gd->lockpath = lp;

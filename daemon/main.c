@@ -123,13 +123,13 @@ static void engine_tick(struct glockd *gd, uint64_t now_us)
  * Before each delivered message: brings the engine's clock up to date
  * (a TICK) and keeps the hold-time tick running for a while.
  */
-void glockd_engine_clock(struct glockd *gd)
+static void engine_clock(struct glockd *gd)
 {
 	engine_tick(gd, monotonic_us());
 }
 
 /* (Re)arms the timer for the engine's, or the p2p's, next delayed demote. */
-void glockd_hold_timer_update(struct glockd *gd)
+static void hold_timer_update(struct glockd *gd)
 {
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 	uint64_t due = 0;
@@ -167,8 +167,8 @@ static int32_t hold_timer_fired(int32_t fd, int32_t revents, void *data)
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_debug("hold-time timer read: %s", strerror(errno));
 	gd->hold_timer_due_us = 0;
-	glockd_engine_clock(gd);
-	glockd_hold_timer_update(gd);
+	engine_clock(gd);
+	hold_timer_update(gd);
 	return 0;
 }
 
@@ -192,11 +192,19 @@ static void close_hold_timer(struct glockd *gd)
 
 /* ---- the wiring: what each adapter is given ---- */
 
+/* Node links: the p2p lock path's REPORTs go through CPG, its answers to the agent. */
+static const struct glockd_lockpath_ops lockpath_ops = {
+	.multicast = glockd_cluster_multicast_report,
+	.output = glockd_agent_on_output,
+	.op_error = glockd_agent_on_op_error,
+	.due_changed = hold_timer_update,
+};
+
 /*
  * A fresh lock table for gd->local_node: the engine, with the membership
  * adapter as its output, and (lock_path = p2p) the p2p lock path.
  */
-int glockd_engine_create(struct glockd *gd)
+static int table_new(struct glockd *gd)
 {
 	struct glock_engine_config ec;
 
@@ -212,7 +220,7 @@ int glockd_engine_create(struct glockd *gd)
 		log_err("cannot create the lock engine for node %u", gd->local_node);
 		return -ENOMEM;
 	}
-	return glockd_lockpath_create(gd);
+	return glockd_lockpath_create(gd, &lockpath_ops);
 }
 
 static void table_free(struct glockd *gd)
@@ -222,9 +230,52 @@ static void table_free(struct glockd *gd)
 	gd->engine = NULL;
 }
 
+static void table_applied(struct glockd *gd)
+{
+	glockd_lockpath_sync(gd);
+	hold_timer_update(gd);
+}
+
+static void table_output(struct glockd *gd, const struct glock_output *out)
+{
+	if (out->kind == GLOCK_OUT_UNSYNCED)
+		glockd_lockpath_reset(gd);
+	glockd_agent_on_output(gd, out);
+}
+
+static void cluster_lost(struct glockd *gd)
+{
+	glockd_lockpath_reset(gd);
+	glockd_agent_on_cluster_lost(gd);
+}
+
+/* Membership: the engine's outputs and CPG's order go to the agent and the p2p lock path. */
+static const struct glockd_cluster_ops membership_ops = {
+	.table_new = table_new,
+	.clock = engine_clock,
+	.applied = table_applied,
+	.output = table_output,
+	.op_error = glockd_agent_on_op_error,
+	.lost = cluster_lost,
+	.confchg = glockd_lockpath_confchg,
+	.member_done = glockd_lockpath_done,
+	.fenced = glockd_lockpath_fenced,
+	.report = glockd_lockpath_report,
+};
+
 /* The lock path a local op takes: CPG's agreed order, or the p2p masters. */
+static int lock_path_submit(struct glockd *gd, const struct glock_op *op)
+{
+	int r;
+
+	if (!glockd_config_p2p(gd->cfg))
+		return glockd_cluster_submit(gd, op);
+	r = glockd_cluster_accepts(gd, op);
+	return r ? r : glockd_lockpath_submit(gd, op);
+}
+
 static const struct glockd_agent_ops agent_ops = {
-	.submit = glockd_cluster_submit,
+	.submit = lock_path_submit,
 };
 
 static int table_export(struct glockd *gd, glock_record_fn fn, void *ctx)
@@ -320,7 +371,7 @@ static int run(struct glockd *gd)
 		goto out_timer;
 	}
 	/* Membership first: corosync tells us our node id, which the table needs. */
-	if (glockd_cluster_start(gd)) {
+	if (glockd_cluster_start(gd, &membership_ops)) {
 		log_err("cannot start the cluster connection");
 		goto out_table;
 	}
