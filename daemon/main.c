@@ -385,13 +385,13 @@ static int run(struct glockd *gd)
 	qb_loop_run(gd->loop);
 	status = EXIT_SUCCESS;
 
+out_clients:
 	/* Leave the group first, so no delivery reaches a stopping agent. */
 	glockd_cluster_stop(gd);
-out_clients:
-	glockd_kdev_stop(gd); /* before the agent core its holders live in */
+	/* The agent's clients before the agent core their holders live in. */
+	glockd_kdev_stop(gd);
 	glockd_ipc_stop(gd);
 	glockd_agent_stop(gd);
-	glockd_cluster_stop(gd);
 out_table:
 	table_free(gd);
 out_timer:
