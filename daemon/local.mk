@@ -67,3 +67,8 @@ uninstall-glockd-conf:
 	fi
 	rm -f '$(DESTDIR)$(sysconfdir)/glockd.conf.new'
 .PHONY: install-glockd-conf uninstall-glockd-conf
+
+# The layout (docs/DESIGN.md §5): no adapter calls another; read from the
+# adapters' object files, so it runs after glockd is built.
+TESTS += tests/layout/check-adapters.sh
+EXTRA_DIST += tests/layout/check-adapters.sh
