@@ -15,9 +15,9 @@
  *
  * The agent core knows nothing of corosync, libqb IPC or the kernel: it
  * acts through struct glock__agent_ops (submit an op, read the clock, arm
- * one timer, tell a client something).  glockd wires those to cluster.c and
- * ipc.c (glockd_agent_start() in ipc.c); tests/unit/test_agent.c wires them
- * to fakes.
+ * one timer, tell a client something).  glockd wires those in
+ * agent_glue.c (the lock path it submits to is main.c's choice);
+ * tests/unit/test_agent.c wires them to fakes.
  */
 #ifndef GLOCKD_AGENT_H
 #define GLOCKD_AGENT_H
