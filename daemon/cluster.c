@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
@@ -41,6 +42,7 @@
 #include "codec.h"
 #include "config.h"
 #include "glockd.h"
+#include "link_peers.h"
 #include "lockpath.h"
 #include "log.h"
 
@@ -147,6 +149,10 @@ struct glockd_cluster {
 	size_t n_members;
 
 	struct fence_job fence[FENCE_JOBS_MAX];
+	/* corosync's nodelist as the last HELLO told it (startup fencing). */
+	uint32_t configured[GLOCK_NODES_MAX];
+	size_t n_configured;
+	bool nodelist_error_logged;
 
 	uint64_t next_req_id;
 
@@ -270,13 +276,46 @@ static void queue_control(struct glockd_cluster *c, const struct glock_input *in
 		log_err("out of memory queueing a %d message: it is not sent", in->kind);
 }
 
+/*
+ * The nodes startup fencing must account for: corosync's nodelist, read
+ * afresh for every HELLO (it may be reloaded).  On failure none, logged
+ * once: a fresh table is then trusted as before startup fencing.
+ */
+static void read_configured(struct glockd_cluster *c)
+{
+	char err[256] = "";
+	cmap_handle_t h;
+	int r = -ENOTCONN;
+
+	c->n_configured = 0;
+	if (!c->gd->cfg->startup_fencing)
+		return;
+	if (cmap_initialize(&h) == CS_OK) {
+		r = glock_nodelist_ids_from_cmap(h, c->configured, GLOCK_NODES_MAX,
+						 &c->n_configured, err, sizeof(err));
+		cmap_finalize(h);
+	} else {
+		snprintf(err, sizeof(err), "cannot connect to cmap");
+	}
+	if (r) {
+		c->n_configured = 0;
+		if (!c->nodelist_error_logged)
+			log_err("startup fencing: corosync's nodelist unreadable (%s): a fresh lock "
+				"table will not wait for absent nodes", err);
+		c->nodelist_error_logged = true;
+	}
+}
+
 static void queue_hello(struct glockd_cluster *c)
 {
 	struct glock_input in = { .kind = GLOCK_IN_HELLO };
 
+	read_configured(c);
 	in.u.hello.node = c->gd->local_node;
 	in.u.hello.synced = glock_engine_synced(c->gd->engine);
 	in.u.hello.config_id = glock_engine_config_id(c->gd->engine);
+	in.u.hello.n_configured = c->n_configured;
+	in.u.hello.configured = c->configured;
 	queue_control(c, &in);
 }
 
@@ -1026,6 +1065,30 @@ static void fence_start(struct fence_job *j)
 }
 
 /*
+ * Startup fencing: a node absent at a fresh start is given
+ * startup_fence_delay_ms to join (its HELLO ends the need) before it is
+ * fenced, as dlm_controld's post_join_delay.  True if the job now waits.
+ */
+static bool fence_startup_wait(struct fence_job *j)
+{
+	const struct glockd_config *cfg = j->c->gd->cfg;
+	uint64_t delay_ms = cfg->startup_fence_delay_us / 1000;
+
+	if (cfg->fence == GLOCKD_FENCE_NONE || !delay_ms)
+		return false;
+	log_node(LOG_NOTICE, j->node,
+		 "startup fencing: node %u is configured but was absent when the lock table started "
+		 "empty; no lock is granted until it joins or, after %llu ms, is fenced",
+		 j->node, (unsigned long long)delay_ms);
+	j->state = FENCE_BACKOFF;
+	if (qb_loop_timer_add(j->c->gd->loop, QB_LOOP_LOW, MS_TO_NS(delay_ms), j,
+			      fence_retry_fire, &j->timer) != 0)
+		return false;
+	j->timer_armed = true;
+	return true;
+}
+
+/*
  * Problem scenario: nodes A, B, C; C fails holding EX on a glock.  A and B
  * both get NEED_FENCE for C at the same place in the stream.  Exactly one
  * of them must fence, and if it fails too before confirming, the other
@@ -1074,6 +1137,8 @@ static void fence_check(struct glockd_cluster *c)
 			continue;
 		}
 		*j = (struct fence_job){ .c = c, .node = d[i].node, .pidfd = -1 };
+		if (d[i].startup && fence_startup_wait(j))
+			continue;
 		j->state = FENCE_RUNNING;
 		fence_start(j);
 	}
@@ -1107,8 +1172,13 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 			c->snapshot_due = true; /* exported once apply() returns */
 		return;
 	case GLOCK_OUT_NEED_FENCE:
-		log_node(LOG_WARNING, out->node,
-			 "departed holding locks (or with its corosync): they stay blocked until it is fenced");
+		if (out->startup)
+			log_node(LOG_WARNING, out->node,
+				 "startup fencing: configured, absent at a fresh start: every lock waits "
+				 "until it joins or is fenced");
+		else
+			log_node(LOG_WARNING, out->node,
+				 "departed holding locks (or with its corosync): they stay blocked until it is fenced");
 		if (c)
 			c->fence_check_due = true;
 		return;
