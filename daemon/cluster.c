@@ -542,6 +542,18 @@ static void snapshot_send(struct glockd_cluster *c)
 	sendq_kick(c);
 }
 
+/* Is node departed with unknown grants (startup fencing)? */
+static bool startup_departed(const struct glock_engine *eng, uint32_t node)
+{
+	struct glock_departed_rec d[DEPARTED_MAX];
+	size_t n = glock_engine_departed(eng, d, DEPARTED_MAX), i;
+
+	for (i = 0; i < n && i < DEPARTED_MAX; i++)
+		if (d[i].node == node)
+			return d[i].startup;
+	return false;
+}
+
 /* Work noted by the output callback, done once apply() has returned. */
 static void after_apply(struct glockd_cluster *c)
 {
@@ -561,6 +573,9 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 	struct glockd *gd = c->gd;
 	int err;
 
+	bool was_startup = in->kind == GLOCK_IN_HELLO &&
+			   startup_departed(gd->engine, in->u.hello.node);
+
 	err = glock_engine_apply(gd->engine, in);
 	if (err && in->kind == GLOCK_IN_OP && in->u.op.node == gd->local_node) {
 		/* The agent answers its requester (-EEXIST: a resend, already queued). */
@@ -569,6 +584,17 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 		c->apply_errors++;
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
+	}
+	if (!err && was_startup && !startup_departed(gd->engine, in->u.hello.node)) {
+		/*
+		 * A startup node joined: it holds nothing, and the masters'
+		 * placeholders for it go as after a recovery (DESIGN §9).
+		 */
+		log_node(LOG_NOTICE, in->u.hello.node,
+			 "startup fencing: node %u joined before it was fenced: not fenced",
+			 in->u.hello.node);
+		glockd_lockpath_fenced(gd, in->u.hello.node, false);
+		glockd_lockpath_fenced(gd, in->u.hello.node, true);
 	}
 	if (!err && in->kind == GLOCK_IN_HELLO)
 		glockd_lockpath_done(gd, in->u.hello.node); /* its REPORTs came before */
