@@ -926,6 +926,16 @@ static void fence_confirm(struct fence_job *j)
 
 static void fence_start(struct fence_job *j);
 
+static bool is_member(const struct glockd_cluster *c, uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_members; i++)
+		if (c->members[i] == node)
+			return true;
+	return false;
+}
+
 static void fence_retry_fire(void *data)
 {
 	struct fence_job *j = data;
@@ -939,7 +949,8 @@ static void fence_retry_fire(void *data)
 		n = DEPARTED_MAX;
 	for (i = 0; i < n && d[i].node != j->node; i++)
 		;
-	if (i == n || d[i].fenced || !local_is_fencer(c)) {
+	if (i == n || d[i].fenced || !local_is_fencer(c) ||
+	    (d[i].startup && is_member(c, d[i].node))) {
 		fence_job_free(j);
 		return;
 	}
@@ -1156,6 +1167,8 @@ static void fence_check(struct glockd_cluster *c)
 		}
 		if (j)
 			continue; /* running, retrying or confirmed already */
+		if (d[i].startup && is_member(c, d[i].node))
+			continue; /* joined: its HELLO is on the way and ends the need */
 		for (j = c->fence; j < c->fence + FENCE_JOBS_MAX && j->state != FENCE_FREE; j++)
 			;
 		if (j == c->fence + FENCE_JOBS_MAX) {
