@@ -310,6 +310,8 @@ static int departed_to_wire(struct enc *e, size_t n, const struct glock_departed
 		d[i].fenced = recs[i].fenced;
 		d[i].has_startup = recs[i].startup;
 		d[i].startup = recs[i].startup;
+		d[i].has_unknown = recs[i].unknown;
+		d[i].unknown = recs[i].unknown;
 		p[i] = &d[i];
 	}
 	w->n_departed = n;
@@ -816,6 +818,7 @@ static int begin_from_wire(struct dec *d, const Glockwire__SnapshotBegin *w,
 			.node = w->departed[i]->node,
 			.fenced = w->departed[i]->fenced,
 			.startup = w->departed[i]->startup,
+			.unknown = w->departed[i]->unknown,
 		};
 	}
 	in->u.snapshot_begin.donor = w->donor;

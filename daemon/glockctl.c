@@ -188,8 +188,10 @@ static void print_departed(const GlockIpcStatusReply *r, bool startup, const cha
 	for (i = 0; i < r->n_departed; i++) {
 		if (r->departed[i]->startup != startup)
 			continue;
-		printf("%s %u(%s)", any ? "" : title, r->departed[i]->node,
-		       r->departed[i]->fenced ? "fenced" : "NOT fenced");
+		printf("%s %u(%s%s)", any ? "" : title, r->departed[i]->node,
+		       r->departed[i]->fenced ? "fenced" : "NOT fenced",
+		       r->departed[i]->unknown && !startup ?
+			       ", lost with its corosync: every lock waits" : "");
 		any = true;
 	}
 	if (any)

@@ -20,6 +20,8 @@ struct departed {
 	uint32_t node;
 	bool fenced;
 	bool startup; /* absent at a fresh start: holds an unknown set of glocks */
+	/* Its grants are not all in this table (startup, or lost with its corosync). */
+	bool unknown;
 };
 
 enum sync_phase {
@@ -46,6 +48,7 @@ struct glock_engine {
 	struct departed *departed; /* sorted by node */
 	size_t n_departed, cap_departed;
 	size_t n_startup; /* departed entries with startup set */
+	size_t n_unknown; /* departed entries with unknown set: nothing is granted */
 	/* The union of this configuration's HELLOs' configured nodes, sorted. */
 	uint32_t *configured;
 	size_t n_configured;
@@ -207,7 +210,7 @@ static bool eng_may_grant(void *ctx, const struct glock *gl)
 	struct glock_engine *eng = ctx;
 
 	(void)gl;
-	return eng->quorate && !eng->n_startup;
+	return eng->quorate && !eng->n_unknown;
 }
 
 static void eng_granted(void *ctx, struct glock *gl, uint32_t node, uint64_t req_id,
@@ -328,6 +331,7 @@ static void table_clear(struct glock_engine *eng, bool report_local)
 	eng->n_departed = 0;
 	eng->cap_departed = 0;
 	eng->n_startup = 0;
+	eng->n_unknown = 0;
 }
 
 static void buffer_clear(struct glock_engine *eng)
@@ -422,9 +426,20 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 			j--;
 		}
 		eng->departed[j] = (struct departed){ .node = node, .fenced = false };
+		d = &eng->departed[j];
 		eng->n_departed++;
 	} else {
 		d->fenced = false; /* failed again holding new grants: fence again */
+	}
+	/*
+	 * Lost with its corosync, it may have granted itself what nobody
+	 * here saw, on any glock: nothing is granted until it is fenced and
+	 * recovered (as the DLM stops a lockspace until fencing).  The p2p
+	 * masters know what they granted and hold placeholders instead.
+	 */
+	if (lost && !eng->cfg.depart_all && !d->unknown) {
+		d->unknown = true;
+		eng->n_unknown++;
 	}
 	emit_simple(eng, GLOCK_OUT_NEED_FENCE, node);
 }
@@ -571,6 +586,8 @@ static void departed_remove(struct glock_engine *eng, struct departed *d)
 
 	if (d->startup)
 		eng->n_startup--;
+	if (d->unknown)
+		eng->n_unknown--;
 	memmove(d, d + 1, (eng->n_departed - k - 1) * sizeof(*d));
 	eng->n_departed--;
 }
@@ -603,7 +620,10 @@ static void startup_departed(struct glock_engine *eng)
 		}
 		if (!d->startup)
 			eng->n_startup++;
+		if (!d->unknown)
+			eng->n_unknown++;
 		d->startup = true;
+		d->unknown = true;
 		d->fenced = false;
 		emit(eng, &(struct glock_output){ .kind = GLOCK_OUT_NEED_FENCE, .node = node,
 						  .startup = true });
@@ -696,7 +716,7 @@ static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 	d = departed_find(eng, in->u.hello.node);
 	if (d && d->startup) {
 		departed_remove(eng, d);
-		if (!eng->n_startup && glock_engine_synced(eng))
+		if (!eng->n_unknown && glock_engine_synced(eng))
 			err = glock__process_all(&eng->tbl);
 	}
 	sync_check(eng);
@@ -841,9 +861,11 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 			}
 			eng->cap_departed = n;
 			for (i = 0; i < n; i++) {
-				eng->departed[i] = (struct departed){ d[i].node, d[i].fenced,
-								      d[i].startup };
+				eng->departed[i] = (struct departed){
+					d[i].node, d[i].fenced, d[i].startup,
+					d[i].startup || d[i].unknown };
 				eng->n_startup += d[i].startup;
+				eng->n_unknown += eng->departed[i].unknown;
 			}
 			eng->n_departed = n;
 		}
@@ -1044,7 +1066,8 @@ size_t glock_engine_departed(const struct glock_engine *eng, struct glock_depart
 	for (i = 0; i < eng->n_departed && i < max; i++)
 		out[i] = (struct glock_departed_rec){ eng->departed[i].node,
 						      eng->departed[i].fenced,
-						      eng->departed[i].startup };
+						      eng->departed[i].startup,
+						      eng->departed[i].unknown };
 	return eng->n_departed;
 }
 

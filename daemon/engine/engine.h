@@ -122,6 +122,12 @@ struct glock_departed_rec {
 	 * until it is recovered or joins (DESIGN §3).
 	 */
 	bool startup;
+	/*
+	 * Its grants are not all in this table: a startup node, or one lost
+	 * with its corosync on the cpg lock path (DESIGN §2); nothing is
+	 * granted until it is recovered.
+	 */
+	bool unknown;
 };
 
 struct glock_input {

@@ -416,6 +416,9 @@ static void confchg(int p)
 		return;
 	in.u.confchg.members = members;
 	in.u.confchg.n_members = k;
+	/* Every departure here is a crash or a split: gone with its corosync. */
+	in.u.confchg.lost = S.nodelist;
+	in.u.confchg.n_lost = S.n;
 	trace("confchg part %d: %zu members, %s", p, k, part_quorate(p) ? "quorate" : "inquorate");
 	for (i = 0; i < S.n; i++)
 		if (S.node[i].alive && S.node[i].part == p)

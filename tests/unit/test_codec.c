@@ -158,6 +158,8 @@ static void assert_input_equal(const struct glock_input *a, const struct glock_i
 					 b->u.snapshot_begin.departed[i].fenced);
 			assert_int_equal(a->u.snapshot_begin.departed[i].startup,
 					 b->u.snapshot_begin.departed[i].startup);
+			assert_int_equal(a->u.snapshot_begin.departed[i].unknown,
+					 b->u.snapshot_begin.departed[i].unknown);
 		}
 		break;
 	case GLOCK_IN_SNAPSHOT_RECORD:
@@ -238,7 +240,8 @@ static const struct glock_waiter_rec sample_waiters[] = {
 static const struct glock_departed_rec sample_departed[] = {
 	{ .node = 7, .fenced = false },
 	{ .node = 9, .fenced = true },
-	{ .node = 11, .fenced = false, .startup = true },
+	{ .node = 11, .fenced = false, .startup = true, .unknown = true },
+	{ .node = 12, .fenced = true, .unknown = true },
 };
 
 static struct glock_record sample_record(void)
@@ -505,7 +508,7 @@ static void test_snapshot_items_round_trip(void **state)
 	memset(&in, 0, sizeof(in));
 	in.kind = GLOCK_IN_SNAPSHOT_BEGIN;
 	in.u.snapshot_begin.donor = 4;
-	in.u.snapshot_begin.n_departed = 3;
+	in.u.snapshot_begin.n_departed = 4;
 	in.u.snapshot_begin.departed = sample_departed;
 	round_trip(4, &in, 1);
 	in.u.snapshot_begin.n_departed = 0;
@@ -546,7 +549,7 @@ static void test_batch_keeps_order(void **state)
 		in[i] = make_op(GLOCK_OP_LOCK, 1, i, "fs", i * 1000, GLOCK_MODE_EX, 0);
 	in[6].kind = GLOCK_IN_SNAPSHOT_BEGIN;
 	in[6].u.snapshot_begin.donor = 1;
-	in[6].u.snapshot_begin.n_departed = 3;
+	in[6].u.snapshot_begin.n_departed = 4;
 	in[6].u.snapshot_begin.departed = sample_departed;
 	in[7].kind = GLOCK_IN_SNAPSHOT_RECORD;
 	in[7].u.snapshot_record.donor = 1;

@@ -167,7 +167,75 @@ static void test_a_node_lost_with_its_corosync_is_fenced_holding_nothing(void **
 	assert_int_equal(departed(c, 2, d), 1);
 	assert_int_equal(d[0].node, 3);
 	assert_false(d[0].fenced);
+	assert_true(d[0].unknown);
+	assert_false(d[0].startup);
 	h_assert_consistent(c);
+}
+
+/*
+ * Problem scenario (the fault campaign's overlap, seed 338): node 3 asks
+ * for EX on G as the network cuts it off; its own LOCK is delivered in its
+ * own partition only, where it grants itself G.  Fencing it eventually is
+ * not enough: nodes 1 and 2 must not grant G, or any glock (they cannot
+ * tell which one it asked for), before it is fenced.
+ */
+static void test_nothing_is_granted_until_a_lost_node_is_fenced(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 }, lost[] = { 3 };
+	struct glock_input in = h_confchg_in(2, two);
+
+	in.u.confchg.lost = lost;
+	in.u.confchg.n_lost = 1;
+	h_node(c, 3)->active = false;
+	assert_int_equal(h_apply(c, &in), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_int_equal(h_lock(c, 1, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_int_equal(h_lock(c, 2, 2, G2, GLOCK_MODE_SH, GLOCK_FLAG_NOEXP), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	assert_int_equal(h_fenced(c, 3), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_int_equal(h_recovery_done(c, 3), 0);
+	assert_non_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_non_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	h_assert_consistent(c);
+}
+
+/* With depart_all (the p2p lock path) the masters hold placeholders instead. */
+static void test_a_lost_node_blocks_nothing_with_depart_all(void **state)
+{
+	struct glock_engine_config cfg;
+	struct glock_engine *eng;
+	struct glock_departed_rec d[4];
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 }, lost[] = { 3 };
+	struct glock_input in = { .kind = GLOCK_IN_CONFCHG };
+	size_t i;
+
+	(void)state;
+	glock_engine_config_defaults(&cfg, 1);
+	cfg.depart_all = true;
+	eng = glock_engine_new(&cfg, NULL, NULL);
+	assert_non_null(eng);
+	in.u.confchg.n_members = 3;
+	in.u.confchg.members = three;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	for (i = 0; i < 3; i++) {
+		struct glock_input h = { .kind = GLOCK_IN_HELLO };
+
+		h.u.hello.node = three[i];
+		h.u.hello.config_id = glock_engine_config_id(eng);
+		assert_int_equal(glock_engine_apply(eng, &h), 0);
+	}
+	in = (struct glock_input){ .kind = GLOCK_IN_CONFCHG };
+	in.u.confchg.n_members = 2;
+	in.u.confchg.members = two;
+	in.u.confchg.n_lost = 1;
+	in.u.confchg.lost = lost;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	assert_int_equal(glock_engine_departed(eng, d, 4), 1);
+	assert_false(d[0].unknown);
+	glock_engine_free(eng);
 }
 
 static void test_a_node_that_left_holding_nothing_is_not_fenced(void **state)
@@ -916,6 +984,8 @@ int main(void)
 		T3(test_departed_grants_expire_keep_blocking_and_need_fence),
 		T3(test_a_node_lost_with_its_corosync_is_fenced_holding_nothing),
 		T3(test_a_node_that_left_holding_nothing_is_not_fenced),
+		T3(test_nothing_is_granted_until_a_lost_node_is_fenced),
+		cmocka_unit_test(test_a_lost_node_blocks_nothing_with_depart_all),
 		T3(test_noexp_is_granted_over_expired_grants_only_after_fenced),
 		T3(test_noexp_lock_after_fenced_is_granted_at_once),
 		T3(test_recovery_done_before_fenced_is_ebusy_and_changes_nothing),
