@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <corosync/cmap.h>
 #include <corosync/corotypes.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
@@ -40,6 +41,7 @@
 #include "codec.h"
 #include "config.h"
 #include "glockd.h"
+#include "link_peers.h"
 #include "log.h"
 
 /*
@@ -146,6 +148,10 @@ struct glockd_cluster {
 	size_t n_members;
 
 	struct fence_job fence[FENCE_JOBS_MAX];
+	/* corosync's nodelist as the last HELLO told it (startup fencing). */
+	uint32_t configured[GLOCK_NODES_MAX];
+	size_t n_configured;
+	bool nodelist_error_logged;
 
 	/* Counters for glockctl status. */
 	struct glock_codec_stats codec;
@@ -267,13 +273,46 @@ static void queue_control(struct glockd_cluster *c, const struct glock_input *in
 		log_err("out of memory queueing a %d message: it is not sent", in->kind);
 }
 
+/*
+ * The nodes startup fencing must account for: corosync's nodelist, read
+ * afresh for every HELLO (it may be reloaded).  On failure none, logged
+ * once: a fresh table is then trusted as before startup fencing.
+ */
+static void read_configured(struct glockd_cluster *c)
+{
+	char err[256] = "";
+	cmap_handle_t h;
+	int r = -ENOTCONN;
+
+	c->n_configured = 0;
+	if (!c->gd->cfg->startup_fencing)
+		return;
+	if (cmap_initialize(&h) == CS_OK) {
+		r = glock_nodelist_ids_from_cmap(h, c->configured, GLOCK_NODES_MAX,
+						 &c->n_configured, err, sizeof(err));
+		cmap_finalize(h);
+	} else {
+		snprintf(err, sizeof(err), "cannot connect to cmap");
+	}
+	if (r) {
+		c->n_configured = 0;
+		if (!c->nodelist_error_logged)
+			log_err("startup fencing: corosync's nodelist unreadable (%s): a fresh lock "
+				"table will not wait for absent nodes", err);
+		c->nodelist_error_logged = true;
+	}
+}
+
 static void queue_hello(struct glockd_cluster *c)
 {
 	struct glock_input in = { .kind = GLOCK_IN_HELLO };
 
+	read_configured(c);
 	in.u.hello.node = c->gd->local_node;
 	in.u.hello.synced = glock_engine_synced(c->gd->engine);
 	in.u.hello.config_id = glock_engine_config_id(c->gd->engine);
+	in.u.hello.n_configured = c->n_configured;
+	in.u.hello.configured = c->configured;
 	queue_control(c, &in);
 }
 
@@ -500,6 +539,18 @@ static void snapshot_send(struct glockd_cluster *c)
 	sendq_kick(c);
 }
 
+/* Is node departed with unknown grants (startup fencing)? */
+static bool startup_departed(const struct glock_engine *eng, uint32_t node)
+{
+	struct glock_departed_rec d[DEPARTED_MAX];
+	size_t n = glock_engine_departed(eng, d, DEPARTED_MAX), i;
+
+	for (i = 0; i < n && i < DEPARTED_MAX; i++)
+		if (d[i].node == node)
+			return d[i].startup;
+	return false;
+}
+
 /* Work noted by the output callback, done once apply() has returned. */
 static void after_apply(struct glockd_cluster *c)
 {
@@ -518,6 +569,9 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 	struct glockd *gd = c->gd;
 	int err;
 
+	bool was_startup = in->kind == GLOCK_IN_HELLO &&
+			   startup_departed(gd->engine, in->u.hello.node);
+
 	err = glock_engine_apply(gd->engine, in);
 	if (err && in->kind == GLOCK_IN_OP && in->u.op.node == gd->local_node) {
 		/* The agent answers its requester (-EEXIST: a resend, already queued). */
@@ -526,6 +580,17 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 		c->apply_errors++;
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
+	}
+	if (!err && was_startup && !startup_departed(gd->engine, in->u.hello.node)) {
+		/*
+		 * A startup node joined: it holds nothing, and the masters'
+		 * placeholders for it go as after a recovery (DESIGN §9).
+		 */
+		log_node(LOG_NOTICE, in->u.hello.node,
+			 "startup fencing: node %u joined before it was fenced: not fenced",
+			 in->u.hello.node);
+		c->ops->fenced(gd, in->u.hello.node, false);
+		c->ops->fenced(gd, in->u.hello.node, true);
 	}
 	if (!err && in->kind == GLOCK_IN_HELLO)
 		c->ops->member_done(gd, in->u.hello.node); /* its REPORTs came before */
@@ -857,6 +922,16 @@ static void fence_confirm(struct fence_job *j)
 
 static void fence_start(struct fence_job *j);
 
+static bool is_member(const struct glockd_cluster *c, uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_members; i++)
+		if (c->members[i] == node)
+			return true;
+	return false;
+}
+
 static void fence_retry_fire(void *data)
 {
 	struct fence_job *j = data;
@@ -870,7 +945,8 @@ static void fence_retry_fire(void *data)
 		n = DEPARTED_MAX;
 	for (i = 0; i < n && d[i].node != j->node; i++)
 		;
-	if (i == n || d[i].fenced || !local_is_fencer(c)) {
+	if (i == n || d[i].fenced || !local_is_fencer(c) ||
+	    (d[i].startup && is_member(c, d[i].node))) {
 		fence_job_free(j);
 		return;
 	}
@@ -1022,6 +1098,30 @@ static void fence_start(struct fence_job *j)
 }
 
 /*
+ * Startup fencing: a node absent at a fresh start is given
+ * startup_fence_delay_ms to join (its HELLO ends the need) before it is
+ * fenced, as dlm_controld's post_join_delay.  True if the job now waits.
+ */
+static bool fence_startup_wait(struct fence_job *j)
+{
+	const struct glockd_config *cfg = j->c->gd->cfg;
+	uint64_t delay_ms = cfg->startup_fence_delay_us / 1000;
+
+	if (cfg->fence == GLOCKD_FENCE_NONE || !delay_ms)
+		return false;
+	log_node(LOG_NOTICE, j->node,
+		 "startup fencing: node %u is configured but was absent when the lock table started "
+		 "empty; no lock is granted until it joins or, after %llu ms, is fenced",
+		 j->node, (unsigned long long)delay_ms);
+	j->state = FENCE_BACKOFF;
+	if (qb_loop_timer_add(j->c->gd->loop, QB_LOOP_LOW, MS_TO_NS(delay_ms), j,
+			      fence_retry_fire, &j->timer) != 0)
+		return false;
+	j->timer_armed = true;
+	return true;
+}
+
+/*
  * Problem scenario: nodes A, B, C; C fails holding EX on a glock.  A and B
  * both get NEED_FENCE for C at the same place in the stream.  Exactly one
  * of them must fence, and if it fails too before confirming, the other
@@ -1063,6 +1163,8 @@ static void fence_check(struct glockd_cluster *c)
 		}
 		if (j)
 			continue; /* running, retrying or confirmed already */
+		if (d[i].startup && is_member(c, d[i].node))
+			continue; /* joined: its HELLO is on the way and ends the need */
 		for (j = c->fence; j < c->fence + FENCE_JOBS_MAX && j->state != FENCE_FREE; j++)
 			;
 		if (j == c->fence + FENCE_JOBS_MAX) {
@@ -1070,6 +1172,8 @@ static void fence_check(struct glockd_cluster *c)
 			continue;
 		}
 		*j = (struct fence_job){ .c = c, .node = d[i].node, .pidfd = -1 };
+		if (d[i].startup && fence_startup_wait(j))
+			continue;
 		j->state = FENCE_RUNNING;
 		fence_start(j);
 	}
@@ -1103,8 +1207,13 @@ void glockd_cluster_engine_output(void *ctx, const struct glock_output *out)
 			c->snapshot_due = true; /* exported once apply() returns */
 		return;
 	case GLOCK_OUT_NEED_FENCE:
-		log_node(LOG_WARNING, out->node,
-			 "departed holding locks (or with its corosync): they stay blocked until it is fenced");
+		if (out->startup)
+			log_node(LOG_WARNING, out->node,
+				 "startup fencing: configured, absent at a fresh start: every lock waits "
+				 "until it joins or is fenced");
+		else
+			log_node(LOG_WARNING, out->node,
+				 "departed holding locks (or with its corosync): they stay blocked until it is fenced");
 		if (c)
 			c->fence_check_due = true;
 		return;

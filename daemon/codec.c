@@ -308,6 +308,10 @@ static int departed_to_wire(struct enc *e, size_t n, const struct glock_departed
 		d[i].node = recs[i].node;
 		d[i].has_fenced = true;
 		d[i].fenced = recs[i].fenced;
+		d[i].has_startup = recs[i].startup;
+		d[i].startup = recs[i].startup;
+		d[i].has_unknown = recs[i].unknown;
+		d[i].unknown = recs[i].unknown;
 		p[i] = &d[i];
 	}
 	w->n_departed = n;
@@ -454,6 +458,8 @@ static int input_to_wire(struct enc *e, const struct glock_input *in, struct ite
 		st->u.hello.synced = in->u.hello.synced;
 		st->u.hello.has_config_id = true;
 		st->u.hello.config_id = in->u.hello.config_id;
+		st->u.hello.n_configured = in->u.hello.n_configured;
+		st->u.hello.configured = (uint32_t *)in->u.hello.configured;
 		st->item.item_case = GLOCKWIRE__GLOCK_ITEM__ITEM_HELLO;
 		st->item.hello = &st->u.hello;
 		return 0;
@@ -811,6 +817,8 @@ static int begin_from_wire(struct dec *d, const Glockwire__SnapshotBegin *w,
 		recs[i] = (struct glock_departed_rec){
 			.node = w->departed[i]->node,
 			.fenced = w->departed[i]->fenced,
+			.startup = w->departed[i]->startup,
+			.unknown = w->departed[i]->unknown,
 		};
 	}
 	in->u.snapshot_begin.donor = w->donor;
@@ -850,6 +858,8 @@ static int item_from_wire(struct dec *d, const Glockwire__GlockItem *w, struct g
 		in->u.hello.node = w->hello->node;
 		in->u.hello.synced = w->hello->synced;
 		in->u.hello.config_id = w->hello->config_id;
+		in->u.hello.n_configured = w->hello->n_configured;
+		in->u.hello.configured = w->hello->configured;
 		return 0;
 	case GLOCKWIRE__GLOCK_ITEM__ITEM_FENCED:
 		/* About another node: whoever fenced it says so. */

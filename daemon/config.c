@@ -31,6 +31,7 @@
 #define CONFIG_LINE_MAX 1024 /* bytes, without the newline */
 #define HOLD_MS_MAX 60000u   /* no sane hold time is a minute */
 #define SEND_QUEUE_MAX_MAX 1000000u
+#define STARTUP_FENCE_DELAY_MS_MAX 600000u /* dlm_controld's post_join_delay is 30 s */
 
 struct parser {
 	const char *path;
@@ -79,6 +80,8 @@ void glockd_config_defaults(struct glockd_config *cfg)
 	cfg->link_port = GLOCKD_LINK_PORT_DEFAULT;
 	snprintf(cfg->link_key_file, sizeof(cfg->link_key_file), "%s", GLOCKD_LINK_KEY_DEFAULT);
 	cfg->link_queue_max = 4096;
+	cfg->startup_fencing = true;
+	cfg->startup_fence_delay_us = 10000000;
 }
 
 /* ---- value parsers: 0 or -EINVAL (message set) ---- */
@@ -206,6 +209,7 @@ enum key_id {
 	K_NODE_ID, K_CPG_GROUP, K_IPC_NAME, K_DEV_PATH, K_FENCE, K_LOG, K_LOG_LEVEL,
 	K_SEND_QUEUE_MAX, K_HOLD_MIN, K_HOLD_MAX, K_HOLD_INCR, K_HOLD_DECR,
 	K_ALLOW_UID, K_ALLOW_GID, K_LINK_PORT, K_LINK_KEY_FILE, K_LINK_QUEUE_MAX, K_LOCK_PATH,
+	K_STARTUP_FENCING, K_STARTUP_FENCE_DELAY,
 };
 
 static const struct {
@@ -231,6 +235,8 @@ static const struct {
 	{ "link_key_file", K_LINK_KEY_FILE, false },
 	{ "link_queue_max", K_LINK_QUEUE_MAX, false },
 	{ "lock_path", K_LOCK_PATH, false },
+	{ "startup_fencing", K_STARTUP_FENCING, false },
+	{ "startup_fence_delay_ms", K_STARTUP_FENCE_DELAY, false },
 };
 
 static const struct {
@@ -335,6 +341,19 @@ static int parse_value(struct parser *p, struct glockd_config *cfg, enum key_id 
 		else
 			return parse_error(p, "%s: '%s' is neither 'cpg' nor 'p2p'", key, v);
 		return 0;
+	case K_STARTUP_FENCING:
+		if (!strcmp(v, "yes"))
+			cfg->startup_fencing = true;
+		else if (!strcmp(v, "no"))
+			cfg->startup_fencing = false;
+		else
+			return parse_error(p, "%s: '%s' is neither 'yes' nor 'no'", key, v);
+		return 0;
+	case K_STARTUP_FENCE_DELAY:
+		r = parse_uint(p, key, v, 0, STARTUP_FENCE_DELAY_MS_MAX, &x);
+		if (!r)
+			cfg->startup_fence_delay_us = x * 1000;
+		return r;
 	}
 	return parse_error(p, "%s: internal error", key);
 }

@@ -55,6 +55,12 @@ struct glockd_config {
 	char link_key_file[GLOCKD_PATH_MAX];  /* default /etc/corosync/authkey */
 	size_t link_queue_max;                /* messages per peer, default 4096 */
 	enum glockd_lock_path lock_path;      /* default cpg */
+	/*
+	 * Startup fencing (DESIGN §3): configured nodes absent when the
+	 * table starts empty are fenced, after this delay, unless they join.
+	 */
+	bool startup_fencing;                 /* default true */
+	uint64_t startup_fence_delay_us;      /* default 10 s */
 };
 
 /* lock_path = p2p: per-glock masters over node links (lockpath.c). */

@@ -179,6 +179,25 @@ GlockIpcStatusReply *glock__ctl_status(struct glock_ls *ls)
 	return glock_ipc_status_reply__unpack(NULL, len, p);
 }
 
+/* The departed nodes of one kind (startup fencing or not), on one line. */
+static void print_departed(const GlockIpcStatusReply *r, bool startup, const char *title)
+{
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < r->n_departed; i++) {
+		if (r->departed[i]->startup != startup)
+			continue;
+		printf("%s %u(%s%s)", any ? "" : title, r->departed[i]->node,
+		       r->departed[i]->fenced ? "fenced" : "NOT fenced",
+		       r->departed[i]->unknown && !startup ?
+			       ", lost with its corosync: every lock waits" : "");
+		any = true;
+	}
+	if (any)
+		printf("\n");
+}
+
 static int cmd_status(bool members_only)
 {
 	struct glock_ls *ls;
@@ -200,13 +219,8 @@ static int cmd_status(bool members_only)
 	for (i = 0; i < r->n_members; i++)
 		printf(" %u%s", r->members[i], r->members[i] == r->local_node ? "*" : "");
 	printf("\n");
-	if (r->n_departed) {
-		printf("departed, holding expired grants:");
-		for (i = 0; i < r->n_departed; i++)
-			printf(" %u(%s)", r->departed[i]->node,
-			       r->departed[i]->fenced ? "fenced" : "NOT fenced");
-		printf("\n");
-	}
+	print_departed(r, false, "departed, holding expired grants:");
+	print_departed(r, true, "absent at a fresh start, every lock waits (startup fencing):");
 	if (!members_only) {
 		printf("glocks: %" PRIu64 " in the cluster table, %" PRIu64
 		       " known to this node's agent\n", r->glocks, r->agent_glocks);

@@ -527,6 +527,10 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 		glock_ipc_departed__init(&dep[i]);
 		dep[i].node = st.departed[i].node;
 		dep[i].fenced = st.departed[i].fenced;
+		dep[i].has_startup = st.departed[i].startup;
+		dep[i].startup = st.departed[i].startup;
+		dep[i].has_unknown = st.departed[i].unknown;
+		dep[i].unknown = st.departed[i].unknown;
 		pdep[i] = &dep[i];
 	}
 	r.n_departed = st.n_departed;

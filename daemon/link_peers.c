@@ -92,11 +92,42 @@ static int node_addr(cmap_handle_t h, unsigned int index, const char *ring, uint
 	return r;
 }
 
+static int node_id(cmap_handle_t h, unsigned int index, uint32_t *ret_id, char *err,
+		   size_t err_len)
+{
+	char key[CMAP_KEYNAME_MAXLEN + 1];
+	uint32_t id;
+
+	snprintf(key, sizeof(key), NODELIST_PREFIX "%u.nodeid", index);
+	if (cmap_get_uint32(h, key, &id) != CS_OK || !id) {
+		snprintf(err, err_len, "nodelist node %u: no nodeid", index);
+		return -EINVAL;
+	}
+	*ret_id = id;
+	return 0;
+}
+
+int glock_nodelist_ids_from_cmap(cmap_handle_t h, uint32_t *out, size_t max, size_t *ret_n,
+				 char *err, size_t err_len)
+{
+	unsigned int idx[GLOCK_LINK_PEERS_MAX];
+	size_t n, i;
+	int r;
+
+	if (max > GLOCK_LINK_PEERS_MAX)
+		max = GLOCK_LINK_PEERS_MAX;
+	r = collect_indexes(h, idx, max, &n, err, err_len);
+	for (i = 0; !r && i < n; i++)
+		r = node_id(h, idx[i], &out[i], err, err_len);
+	if (!r)
+		*ret_n = n;
+	return r;
+}
+
 int glock_link_peers_from_cmap(cmap_handle_t h, uint16_t port, struct glock_link_peer *out,
 			       size_t max, size_t *ret_n, char *err, size_t err_len)
 {
 	unsigned int idx[GLOCK_LINK_PEERS_MAX];
-	char key[CMAP_KEYNAME_MAXLEN + 1];
 	size_t n, i, j;
 	uint32_t id;
 	int r;
@@ -110,11 +141,9 @@ int glock_link_peers_from_cmap(cmap_handle_t h, uint16_t port, struct glock_link
 		struct glock_link_peer *p = &out[i];
 
 		memset(p, 0, sizeof(*p));
-		snprintf(key, sizeof(key), NODELIST_PREFIX "%u.nodeid", idx[i]);
-		if (cmap_get_uint32(h, key, &id) != CS_OK || !id) {
-			snprintf(err, err_len, "nodelist node %u: no nodeid", idx[i]);
-			return -EINVAL;
-		}
+		r = node_id(h, idx[i], &id, err, err_len);
+		if (r)
+			return r;
 		for (j = 0; j < i; j++) {
 			if (out[j].nodeid == id) {
 				snprintf(err, err_len, "nodelist: nodeid %u given twice", id);

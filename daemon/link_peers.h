@@ -2,7 +2,8 @@
 /*
  * Where the other glockd instances listen: corosync's nodelist (cmap keys
  * nodelist.node.N.nodeid, .ring0_addr, .ring1_addr) and glockd.conf's
- * link_port.  Never logs: errors come back in err.
+ * link_port; the node ids alone for startup fencing.  Never logs: errors
+ * come back in err.
  */
 #ifndef GLOCK_LINK_PEERS_H
 #define GLOCK_LINK_PEERS_H
@@ -30,5 +31,13 @@ int glock_link_addr_parse(const char *host, uint16_t port, struct sockaddr_stora
  */
 int glock_link_peers_from_cmap(cmap_handle_t h, uint16_t port, struct glock_link_peer *out,
 			       size_t max, size_t *ret_n, char *err, size_t err_len);
+
+/*
+ * The node ids of the nodelist, in nodelist order (startup fencing needs
+ * only who is configured, not where it listens).  0 and *ret_n, or
+ * -errno with err set.
+ */
+int glock_nodelist_ids_from_cmap(cmap_handle_t h, uint32_t *out, size_t max, size_t *ret_n,
+				 char *err, size_t err_len);
 
 #endif /* GLOCK_LINK_PEERS_H */

@@ -667,7 +667,9 @@ void glockd_lockpath_sync(struct glockd *gd)
 
 	if (!lp || !lp->p2p || !gd->engine)
 		return;
-	ready = glock_engine_synced(gd->engine) && glock_engine_quorate(gd->engine);
+	/* Startup fencing: the unknown holders block every master's grants. */
+	ready = glock_engine_synced(gd->engine) && glock_engine_quorate(gd->engine) &&
+		!glock_engine_startup_fencing(gd->engine);
 	if (ready == lp->ready_told)
 		return;
 	in.u.ready = ready;

@@ -19,6 +19,9 @@
 struct departed {
 	uint32_t node;
 	bool fenced;
+	bool startup; /* absent at a fresh start: holds an unknown set of glocks */
+	/* Its grants are not all in this table (startup, or lost with its corosync). */
+	bool unknown;
 };
 
 enum sync_phase {
@@ -44,6 +47,11 @@ struct glock_engine {
 
 	struct departed *departed; /* sorted by node */
 	size_t n_departed, cap_departed;
+	size_t n_startup; /* departed entries with startup set */
+	size_t n_unknown; /* departed entries with unknown set: nothing is granted */
+	/* The union of this configuration's HELLOs' configured nodes, sorted. */
+	uint32_t *configured;
+	size_t n_configured;
 
 	bool quorate;
 	bool confirmed;          /* QUORUM{true} since the last departure */
@@ -202,7 +210,7 @@ static bool eng_may_grant(void *ctx, const struct glock *gl)
 	struct glock_engine *eng = ctx;
 
 	(void)gl;
-	return eng->quorate;
+	return eng->quorate && !eng->n_unknown;
 }
 
 static void eng_granted(void *ctx, struct glock *gl, uint32_t node, uint64_t req_id,
@@ -322,6 +330,8 @@ static void table_clear(struct glock_engine *eng, bool report_local)
 	eng->departed = NULL;
 	eng->n_departed = 0;
 	eng->cap_departed = 0;
+	eng->n_startup = 0;
+	eng->n_unknown = 0;
 }
 
 static void buffer_clear(struct glock_engine *eng)
@@ -355,6 +365,8 @@ static int uint32_compare(const void *a, const void *b)
 
 static bool sorted_contains(const uint32_t *v, size_t n, uint32_t x)
 {
+	if (!n)
+		return false; /* v may be NULL, which bsearch() must not see */
 	return bsearch(&x, v, n, sizeof(*v), uint32_compare) != NULL;
 }
 
@@ -414,9 +426,20 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 			j--;
 		}
 		eng->departed[j] = (struct departed){ .node = node, .fenced = false };
+		d = &eng->departed[j];
 		eng->n_departed++;
 	} else {
 		d->fenced = false; /* failed again holding new grants: fence again */
+	}
+	/*
+	 * Lost with its corosync, it may have granted itself what nobody
+	 * here saw, on any glock: nothing is granted until it is fenced and
+	 * recovered (as the DLM stops a lockspace until fencing).  The p2p
+	 * masters know what they granted and hold placeholders instead.
+	 */
+	if (lost && !eng->cfg.depart_all && !d->unknown) {
+		d->unknown = true;
+		eng->n_unknown++;
 	}
 	emit_simple(eng, GLOCK_OUT_NEED_FENCE, node);
 }
@@ -504,11 +527,107 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 		eng->confirmed = false;
 	}
 	eng->quorum_in_config = false;
+	eng->n_configured = 0;
 	eng->reset_since_confchg = false;
 	eng->sync_phase = SYNC_COLLECTING;
 	eng->donor = GLOCK_NODEID_NONE;
 	buffer_clear(eng);
 	return 0;
+}
+
+/* Merges a HELLO's configured nodes into the configuration's union. */
+static int configured_merge(struct glock_engine *eng, const uint32_t *v, size_t n)
+{
+	uint32_t *u;
+	size_t i, j, k, extra = 0;
+
+	for (i = 0; i < n; i++)
+		if (!sorted_contains(eng->configured, eng->n_configured, v[i]))
+			extra++;
+	if (!extra)
+		return 0;
+	u = malloc((eng->n_configured + extra) * sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	memcpy(u, eng->configured, eng->n_configured * sizeof(*u));
+	k = eng->n_configured;
+	for (i = 0; i < n; i++)
+		if (!sorted_contains(eng->configured, eng->n_configured, v[i]))
+			u[k++] = v[i];
+	qsort(u, k, sizeof(*u), uint32_compare);
+	for (i = j = 0; i < k; i++) /* v may repeat a node */
+		if (!j || u[j - 1] != u[i])
+			u[j++] = u[i];
+	free(eng->configured);
+	eng->configured = u;
+	eng->n_configured = j;
+	return 0;
+}
+
+/* Room for a startup entry per configured node, so sync_check cannot fail. */
+static int departed_reserve_configured(struct glock_engine *eng)
+{
+	size_t cap = eng->n_departed + eng->n_configured;
+	struct departed *d;
+
+	if (cap <= eng->cap_departed)
+		return 0;
+	d = realloc(eng->departed, cap * sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	eng->departed = d;
+	eng->cap_departed = cap;
+	return 0;
+}
+
+static void departed_remove(struct glock_engine *eng, struct departed *d)
+{
+	size_t k = (size_t)(d - eng->departed);
+
+	if (d->startup)
+		eng->n_startup--;
+	if (d->unknown)
+		eng->n_unknown--;
+	memmove(d, d + 1, (eng->n_departed - k - 1) * sizeof(*d));
+	eng->n_departed--;
+}
+
+/*
+ * Startup fencing, at a sync point with nobody synced: every configured
+ * node that is not a member may hold anything from before (the tables
+ * that knew were dropped), so it is departed with unknown grants.
+ */
+static void startup_departed(struct glock_engine *eng)
+{
+	size_t i, j;
+
+	for (i = 0; i < eng->n_configured; i++) {
+		uint32_t node = eng->configured[i];
+		struct departed *d;
+
+		if (member_index(eng, node) >= 0)
+			continue;
+		d = departed_find(eng, node);
+		if (!d) {
+			j = eng->n_departed;
+			while (j > 0 && eng->departed[j - 1].node > node) {
+				eng->departed[j] = eng->departed[j - 1];
+				j--;
+			}
+			d = &eng->departed[j];
+			*d = (struct departed){ .node = node };
+			eng->n_departed++;
+		}
+		if (!d->startup)
+			eng->n_startup++;
+		if (!d->unknown)
+			eng->n_unknown++;
+		d->startup = true;
+		d->unknown = true;
+		d->fenced = false;
+		emit(eng, &(struct glock_output){ .kind = GLOCK_OUT_NEED_FENCE, .node = node,
+						  .startup = true });
+	}
 }
 
 static void mark_all_synced(struct glock_engine *eng)
@@ -542,6 +661,7 @@ static void sync_check(struct glock_engine *eng)
 		if (eng->member_synced[i])
 			break;
 	if (i == eng->n_members) {
+		startup_departed(eng);
 		mark_all_synced(eng); /* nobody has a table: start empty */
 		return;
 	}
@@ -562,19 +682,45 @@ static void sync_check(struct glock_engine *eng)
 static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 {
 	int idx = member_index(eng, in->u.hello.node);
+	size_t i, nc = in->u.hello.n_configured;
+	const uint32_t *cfgd = in->u.hello.configured;
+	struct departed *d;
+	int err;
 
 	if (in->u.hello.node == GLOCK_NODEID_NONE || idx < 0)
 		return -ESRCH;
+	if (nc > GLOCK_NODES_MAX || (nc && !cfgd))
+		return -EINVAL;
+	for (i = 0; i < nc; i++)
+		if (cfgd[i] == GLOCK_NODEID_NONE)
+			return -EINVAL;
 	if (in->u.hello.config_id != eng->config_id)
 		return -ESTALE;
 	if (eng->member_hello[idx])
 		return -EALREADY;
+	err = configured_merge(eng, cfgd, nc);
+	if (!err)
+		err = departed_reserve_configured(eng);
+	if (err)
+		return err;
 	eng->member_hello[idx] = true;
 	/* Only a newcomer's own word counts: old members' state is known here. */
 	if (eng->member_joined[idx])
 		eng->member_synced[idx] = in->u.hello.synced && !eng->reset_since_confchg;
+	/*
+	 * A startup node that joins is fenced no more: its glockd is here, and
+	 * a node cut off from the quorate partition dropped its table at the
+	 * merge (DESIGN §3 rule 3), as fenced and dlm_controld skip a node
+	 * that rejoins before it is fenced.
+	 */
+	d = departed_find(eng, in->u.hello.node);
+	if (d && d->startup) {
+		departed_remove(eng, d);
+		if (!eng->n_unknown && glock_engine_synced(eng))
+			err = glock__process_all(&eng->tbl);
+	}
 	sync_check(eng);
-	return 0;
+	return err;
 }
 
 static int apply_quorum(struct glock_engine *eng, const struct glock_input *in)
@@ -629,7 +775,7 @@ static int apply_fenced(struct glock_engine *eng, const struct glock_input *in)
 static int apply_recovery_done(struct glock_engine *eng, const struct glock_input *in)
 {
 	struct departed *d = departed_find(eng, in->u.departed.node);
-	size_t n, i, k;
+	size_t n, i;
 	int err;
 	struct glock **v;
 
@@ -641,9 +787,7 @@ static int apply_recovery_done(struct glock_engine *eng, const struct glock_inpu
 	if (err)
 		return err;
 	glock__drop_expired(v, n, d->node);
-	k = (size_t)(d - eng->departed);
-	memmove(d, d + 1, (eng->n_departed - k - 1) * sizeof(*d));
-	eng->n_departed--;
+	departed_remove(eng, d);
 	for (i = 0; i < n; i++) {
 		glock__process(&eng->tbl, v[i]);
 		glock__put_if_idle(&eng->tbl, v[i]);
@@ -716,8 +860,13 @@ static int apply_snapshot(struct glock_engine *eng, const struct glock_input *in
 				return -ENOMEM;
 			}
 			eng->cap_departed = n;
-			for (i = 0; i < n; i++)
-				eng->departed[i] = (struct departed){ d[i].node, d[i].fenced };
+			for (i = 0; i < n; i++) {
+				eng->departed[i] = (struct departed){
+					d[i].node, d[i].fenced, d[i].startup,
+					d[i].startup || d[i].unknown };
+				eng->n_startup += d[i].startup;
+				eng->n_unknown += eng->departed[i].unknown;
+			}
 			eng->n_departed = n;
 		}
 		return 0;
@@ -867,6 +1016,11 @@ bool glock_engine_quorate(const struct glock_engine *eng)
 	return eng->quorate;
 }
 
+bool glock_engine_startup_fencing(const struct glock_engine *eng)
+{
+	return eng->n_startup != 0;
+}
+
 bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node)
 {
 	int idx = member_index(eng, node);
@@ -911,7 +1065,9 @@ size_t glock_engine_departed(const struct glock_engine *eng, struct glock_depart
 
 	for (i = 0; i < eng->n_departed && i < max; i++)
 		out[i] = (struct glock_departed_rec){ eng->departed[i].node,
-						      eng->departed[i].fenced };
+						      eng->departed[i].fenced,
+						      eng->departed[i].startup,
+						      eng->departed[i].unknown };
 	return eng->n_departed;
 }
 
@@ -978,5 +1134,6 @@ void glock_engine_free(struct glock_engine *eng)
 	glock__table_fini(&eng->tbl);
 	free(eng->buffered);
 	free(eng->delayed);
+	free(eng->configured);
 	free(eng);
 }

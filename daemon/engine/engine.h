@@ -116,6 +116,18 @@ struct glock_record {
 struct glock_departed_rec {
 	uint32_t node;
 	bool fenced;
+	/*
+	 * Startup fencing: configured but absent when the table started
+	 * empty, so what it holds is unknown and nothing is granted anywhere
+	 * until it is recovered or joins (DESIGN §3).
+	 */
+	bool startup;
+	/*
+	 * Its grants are not all in this table: a startup node, or one lost
+	 * with its corosync on the cpg lock path (DESIGN §2); nothing is
+	 * granted until it is recovered.
+	 */
+	bool unknown;
 };
 
 struct glock_input {
@@ -152,6 +164,13 @@ struct glock_input {
 			uint32_t node;
 			bool synced;
 			uint64_t config_id;
+			/*
+			 * The sender's configured cluster nodes (corosync's
+			 * nodelist), for startup fencing.  Optional (0, NULL):
+			 * nothing is known absent.
+			 */
+			size_t n_configured;
+			const uint32_t *configured;
 		} hello;
 		struct {
 			uint32_t node;
@@ -203,6 +222,7 @@ struct glock_output {
 	enum glock_deny_reason reason; /* DENY */
 	const uint8_t *lvb;            /* GRANT: GLOCK_LVB_LEN bytes */
 	uint32_t node;                 /* NEED_FENCE */
+	bool startup;                  /* NEED_FENCE: startup fencing (DESIGN §3) */
 };
 
 typedef void (*glock_output_fn)(void *ctx, const struct glock_output *out);
@@ -263,6 +283,12 @@ bool glock_engine_quorate(const struct glock_engine *eng);
  * demote waits, so the caller needs no timer.
  */
 bool glock_engine_next_due(const struct glock_engine *eng, uint64_t *ret_due_us);
+/*
+ * Startup fencing (DESIGN §3): true while a node that was configured but
+ * absent when the table started empty is neither recovered nor back; no
+ * lock is granted meanwhile, on any lock path.
+ */
+bool glock_engine_startup_fencing(const struct glock_engine *eng);
 /* Whether the engine counts member node as holding the cluster's table. */
 bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node);
 /*

@@ -88,6 +88,8 @@ struct sim {
 	bool drain_release_all; /* second phase: caching nodes let go too */
 	uint64_t grants, denies, demotes, losts, crashes, restarts, splits, heals, fences, snapshots;
 	uint64_t delivered;
+	uint32_t nodelist[SIM_NODES_MAX]; /* every node: HELLO's configured nodes */
+	uint64_t startup_needs; /* startup fencing NEED_FENCEs, summed over members */
 };
 
 static struct sim S;
@@ -206,6 +208,7 @@ static void on_output(void *ctx, const struct glock_output *out)
 		break;
 	}
 	case GLOCK_OUT_NEED_FENCE:
+		S.startup_needs += out->startup; /* counted on every member */
 		break; /* the fence step asks the engines directly */
 	case GLOCK_OUT_QUORATE:
 	case GLOCK_OUT_INQUORATE:
@@ -413,6 +416,9 @@ static void confchg(int p)
 		return;
 	in.u.confchg.members = members;
 	in.u.confchg.n_members = k;
+	/* Every departure here is a crash or a split: gone with its corosync. */
+	in.u.confchg.lost = S.nodelist;
+	in.u.confchg.n_lost = S.n;
 	trace("confchg part %d: %zu members, %s", p, k, part_quorate(p) ? "quorate" : "inquorate");
 	for (i = 0; i < S.n; i++)
 		if (S.node[i].alive && S.node[i].part == p)
@@ -427,6 +433,9 @@ static void confchg(int p)
 		h.u.hello.node = nd->id;
 		h.u.hello.synced = glock_engine_synced(nd->eng);
 		h.u.hello.config_id = glock_engine_config_id(nd->eng);
+		/* Startup fencing: a fresh table waits for every absent node. */
+		h.u.hello.n_configured = S.n;
+		h.u.hello.configured = S.nodelist;
 		bus_send(nd, &h);
 		qm.u.quorum.from = nd->id;
 		qm.u.quorum.quorate = part_quorate(p);
@@ -618,6 +627,17 @@ static void client_action(struct sim_node *nd)
 
 /* ---- fencing, as the lowest synced member of a quorate partition does it ---- */
 
+static bool engine_has_member(const struct glock_engine *eng, uint32_t node)
+{
+	const uint32_t *m;
+	size_t n = glock_engine_members(eng, &m), i;
+
+	for (i = 0; i < n; i++)
+		if (m[i] == node)
+			return true;
+	return false;
+}
+
 static void fence_step(bool recover)
 {
 	unsigned int i;
@@ -634,6 +654,8 @@ static void fence_step(bool recover)
 			struct glock_input in = { .kind = GLOCK_IN_FENCED };
 			struct sim_node *victim = node_by_id(dep[k].node);
 
+			if (dep[k].startup && engine_has_member(nd->eng, dep[k].node))
+				continue; /* its HELLO is on the way and ends the need */
 			if (!dep[k].fenced) {
 				/* Fencing means the node is really gone: power it off. */
 				if (victim && victim->alive && victim != nd) {
@@ -915,7 +937,7 @@ static bool quiescent(void)
 		if (S.queue[i].head)
 			return false;
 		if (!S.node[i].alive)
-			continue;
+			return false; /* fenced late in the drain: it boots first */
 		for (gi = 0; gi < SIM_GLOCKS; gi++)
 			if (S.node[i].g[gi].st != CL_IDLE)
 				return false;
@@ -1024,6 +1046,7 @@ static int run_one(unsigned int nodes, uint64_t steps, uint64_t seed)
 		rng_state = 1;
 	S.n = nodes;
 	for (i = 0; i < nodes; i++) {
+		S.nodelist[i] = i + 1;
 		S.node[i].id = i + 1;
 		node_start(&S.node[i], 0);
 		S.node[i].incarnation = 0;
@@ -1113,10 +1136,10 @@ int main(int argc, char **argv)
 			       " grants=%" PRIu64 " denies=%" PRIu64 " demotes=%" PRIu64
 			       " lost=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64
 			       " splits=%" PRIu64 " heals=%" PRIu64 " fences=%" PRIu64
-			       " snapshots=%" PRIu64 " delivered=%" PRIu64 "\n",
+			       " startup=%" PRIu64 " snapshots=%" PRIu64 " delivered=%" PRIu64 "\n",
 			       x, n, steps, S.violations, S.grants, S.denies, S.demotes, S.losts,
-			       S.crashes, S.restarts, S.splits, S.heals, S.fences, S.snapshots,
-			       S.delivered);
+			       S.crashes, S.restarts, S.splits, S.heals, S.fences, S.startup_needs,
+			       S.snapshots, S.delivered);
 		if (rc) {
 			total_violations += S.violations;
 			print_trace_tail();

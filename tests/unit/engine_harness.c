@@ -34,6 +34,7 @@ static void record_output(void *ctx, const struct glock_output *o)
 		memcpy(r->lvb, o->lvb, GLOCK_LVB_LEN);
 	}
 	r->node = o->node;
+	r->startup = o->startup;
 	if (o->kind == GLOCK_OUT_GRANT)
 		assert_non_null(o->lvb); /* the header promises an LVB on every grant */
 }

@@ -31,6 +31,7 @@ struct h_out {
 	bool has_lvb;
 	uint8_t lvb[GLOCK_LVB_LEN];
 	uint32_t node;
+	bool startup;
 };
 
 struct h_node {

@@ -30,6 +30,7 @@ struct captured {
 	struct glock_holder_rec holders[GLOCK_NODES_MAX], expired[GLOCK_NODES_MAX];
 	struct glock_waiter_rec waiters[GLOCK_NODES_MAX];
 	struct glock_departed_rec departed[GLOCK_NODES_MAX];
+	uint32_t configured[GLOCK_NODES_MAX];
 };
 
 struct capture {
@@ -65,6 +66,12 @@ static int capture_fn(void *ctx, const struct glock_input *in)
 		assert_true(n <= GLOCK_NODES_MAX);
 		memcpy(c->departed, in->u.snapshot_begin.departed, n * sizeof(*c->departed));
 		c->in.u.snapshot_begin.departed = c->departed;
+	} else if (in->kind == GLOCK_IN_HELLO && in->u.hello.n_configured) {
+		size_t n = in->u.hello.n_configured;
+
+		assert_true(n <= GLOCK_NODES_MAX);
+		memcpy(c->configured, in->u.hello.configured, n * sizeof(*c->configured));
+		c->in.u.hello.configured = c->configured;
 	}
 	if (cap->stop_after && (int)cap->n == cap->stop_after)
 		return -ECANCELED;
@@ -133,6 +140,9 @@ static void assert_input_equal(const struct glock_input *a, const struct glock_i
 		assert_int_equal(a->u.hello.node, b->u.hello.node);
 		assert_int_equal(a->u.hello.synced, b->u.hello.synced);
 		assert_true(a->u.hello.config_id == b->u.hello.config_id);
+		assert_int_equal(a->u.hello.n_configured, b->u.hello.n_configured);
+		for (i = 0; i < a->u.hello.n_configured; i++)
+			assert_int_equal(a->u.hello.configured[i], b->u.hello.configured[i]);
 		break;
 	case GLOCK_IN_FENCED:
 	case GLOCK_IN_RECOVERY_DONE:
@@ -146,6 +156,10 @@ static void assert_input_equal(const struct glock_input *a, const struct glock_i
 					 b->u.snapshot_begin.departed[i].node);
 			assert_int_equal(a->u.snapshot_begin.departed[i].fenced,
 					 b->u.snapshot_begin.departed[i].fenced);
+			assert_int_equal(a->u.snapshot_begin.departed[i].startup,
+					 b->u.snapshot_begin.departed[i].startup);
+			assert_int_equal(a->u.snapshot_begin.departed[i].unknown,
+					 b->u.snapshot_begin.departed[i].unknown);
 		}
 		break;
 	case GLOCK_IN_SNAPSHOT_RECORD:
@@ -196,6 +210,12 @@ static struct glock_input make_simple(enum glock_input_kind kind, uint32_t node,
 		in.u.hello.node = node;
 		in.u.hello.synced = flag;
 		in.u.hello.config_id = 0xfedcba0987654321ull;
+		if (flag) { /* the nodelist startup fencing reads */
+			static const uint32_t nodelist[] = { 3, 1, 2, 0x7fffffffu };
+
+			in.u.hello.n_configured = 4;
+			in.u.hello.configured = nodelist;
+		}
 		break;
 	default:
 		in.u.departed.node = node;
@@ -220,6 +240,8 @@ static const struct glock_waiter_rec sample_waiters[] = {
 static const struct glock_departed_rec sample_departed[] = {
 	{ .node = 7, .fenced = false },
 	{ .node = 9, .fenced = true },
+	{ .node = 11, .fenced = false, .startup = true, .unknown = true },
+	{ .node = 12, .fenced = true, .unknown = true },
 };
 
 static struct glock_record sample_record(void)
@@ -486,7 +508,7 @@ static void test_snapshot_items_round_trip(void **state)
 	memset(&in, 0, sizeof(in));
 	in.kind = GLOCK_IN_SNAPSHOT_BEGIN;
 	in.u.snapshot_begin.donor = 4;
-	in.u.snapshot_begin.n_departed = 2;
+	in.u.snapshot_begin.n_departed = 4;
 	in.u.snapshot_begin.departed = sample_departed;
 	round_trip(4, &in, 1);
 	in.u.snapshot_begin.n_departed = 0;
@@ -527,7 +549,7 @@ static void test_batch_keeps_order(void **state)
 		in[i] = make_op(GLOCK_OP_LOCK, 1, i, "fs", i * 1000, GLOCK_MODE_EX, 0);
 	in[6].kind = GLOCK_IN_SNAPSHOT_BEGIN;
 	in[6].u.snapshot_begin.donor = 1;
-	in[6].u.snapshot_begin.n_departed = 2;
+	in[6].u.snapshot_begin.n_departed = 4;
 	in[6].u.snapshot_begin.departed = sample_departed;
 	in[7].kind = GLOCK_IN_SNAPSHOT_RECORD;
 	in[7].u.snapshot_record.donor = 1;

@@ -261,6 +261,32 @@ static void test_bad_link_settings_are_refused(void **state)
 	assert_refused("lock_path = cpg\nlock_path = p2p\n", 2, "given more than once");
 }
 
+static void test_bad_startup_fencing_is_refused(void **state)
+{
+	assert_refused("startup_fencing = true\n", 1, "neither 'yes' nor 'no'");
+	assert_refused("startup_fencing =\n", 1, "neither 'yes' nor 'no'");
+	assert_refused("startup_fence_delay_ms = 600001\n", 1, "out of range");
+	assert_refused("startup_fence_delay_ms = -1\n", 1, "not a decimal number");
+	assert_refused("startup_fence_delay_ms = 1\nstartup_fence_delay_ms = 2\n", 2,
+		       "given more than once");
+}
+
+static void test_startup_fencing_settings(void **state)
+{
+	struct glockd_config cfg;
+
+	glockd_config_defaults(&cfg);
+	assert_true(cfg.startup_fencing);
+	assert_int_equal(cfg.startup_fence_delay_us, 10000000);
+	assert_int_equal(load_text(&cfg, "startup_fencing = no\nstartup_fence_delay_ms = 0\n"), 0);
+	assert_false(cfg.startup_fencing);
+	assert_int_equal(cfg.startup_fence_delay_us, 0);
+	assert_int_equal(load_text(&cfg, "startup_fencing = yes\nstartup_fence_delay_ms = 600000\n"),
+			 0);
+	assert_true(cfg.startup_fencing);
+	assert_int_equal(cfg.startup_fence_delay_us, 600000000ull);
+}
+
 /* ---- valid input ---- */
 
 static void test_defaults(void **state)
@@ -439,6 +465,8 @@ int main(void)
 		cmocka_unit_test(test_bad_names_are_refused),
 		cmocka_unit_test(test_bad_dev_path_is_refused),
 		cmocka_unit_test(test_bad_fence_is_refused),
+		cmocka_unit_test(test_bad_startup_fencing_is_refused),
+		cmocka_unit_test(test_startup_fencing_settings),
 		cmocka_unit_test(test_bad_log_settings_are_refused),
 		cmocka_unit_test(test_bad_send_queue_max_is_refused),
 		cmocka_unit_test(test_bad_hold_times_are_refused),

@@ -773,7 +773,7 @@ static void test_bad_record_makes_the_snapshot_fail_everywhere(void **state)
 static void test_snapshot_begin_with_bad_departed_list_is_einval(void **state)
 {
 	struct h_cluster *c = *state;
-	struct glock_departed_rec d[2] = { { 7, false }, { 6, true } };
+	struct glock_departed_rec d[2] = { { .node = 7 }, { .node = 6, .fenced = true } };
 	struct glock_input in;
 
 	start_transfer(c);

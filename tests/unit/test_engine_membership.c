@@ -167,7 +167,75 @@ static void test_a_node_lost_with_its_corosync_is_fenced_holding_nothing(void **
 	assert_int_equal(departed(c, 2, d), 1);
 	assert_int_equal(d[0].node, 3);
 	assert_false(d[0].fenced);
+	assert_true(d[0].unknown);
+	assert_false(d[0].startup);
 	h_assert_consistent(c);
+}
+
+/*
+ * Problem scenario (the fault campaign's overlap, seed 338): node 3 asks
+ * for EX on G as the network cuts it off; its own LOCK is delivered in its
+ * own partition only, where it grants itself G.  Fencing it eventually is
+ * not enough: nodes 1 and 2 must not grant G, or any glock (they cannot
+ * tell which one it asked for), before it is fenced.
+ */
+static void test_nothing_is_granted_until_a_lost_node_is_fenced(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 }, lost[] = { 3 };
+	struct glock_input in = h_confchg_in(2, two);
+
+	in.u.confchg.lost = lost;
+	in.u.confchg.n_lost = 1;
+	h_node(c, 3)->active = false;
+	assert_int_equal(h_apply(c, &in), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_int_equal(h_lock(c, 1, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_int_equal(h_lock(c, 2, 2, G2, GLOCK_MODE_SH, GLOCK_FLAG_NOEXP), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	assert_int_equal(h_fenced(c, 3), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_int_equal(h_recovery_done(c, 3), 0);
+	assert_non_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_non_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	h_assert_consistent(c);
+}
+
+/* With depart_all (the p2p lock path) the masters hold placeholders instead. */
+static void test_a_lost_node_blocks_nothing_with_depart_all(void **state)
+{
+	struct glock_engine_config cfg;
+	struct glock_engine *eng;
+	struct glock_departed_rec d[4];
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 }, lost[] = { 3 };
+	struct glock_input in = { .kind = GLOCK_IN_CONFCHG };
+	size_t i;
+
+	(void)state;
+	glock_engine_config_defaults(&cfg, 1);
+	cfg.depart_all = true;
+	eng = glock_engine_new(&cfg, NULL, NULL);
+	assert_non_null(eng);
+	in.u.confchg.n_members = 3;
+	in.u.confchg.members = three;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	for (i = 0; i < 3; i++) {
+		struct glock_input h = { .kind = GLOCK_IN_HELLO };
+
+		h.u.hello.node = three[i];
+		h.u.hello.config_id = glock_engine_config_id(eng);
+		assert_int_equal(glock_engine_apply(eng, &h), 0);
+	}
+	in = (struct glock_input){ .kind = GLOCK_IN_CONFCHG };
+	in.u.confchg.n_members = 2;
+	in.u.confchg.members = two;
+	in.u.confchg.n_lost = 1;
+	in.u.confchg.lost = lost;
+	assert_int_equal(glock_engine_apply(eng, &in), 0);
+	assert_int_equal(glock_engine_departed(eng, d, 4), 1);
+	assert_false(d[0].unknown);
+	glock_engine_free(eng);
 }
 
 static void test_a_node_that_left_holding_nothing_is_not_fenced(void **state)
@@ -720,6 +788,194 @@ static void test_depart_all_second_departure_before_quorum_resets_cleanly(void *
 	glock_engine_free(eng);
 }
 
+/* ---- startup fencing (DESIGN §3) ---- */
+
+/* HELLO from node with its configured nodes (corosync's nodelist). */
+static int hello_cfg(struct h_cluster *c, uint32_t node, bool synced, size_t n,
+		     const uint32_t *configured)
+{
+	struct glock_input in = { .kind = GLOCK_IN_HELLO };
+
+	in.u.hello.node = node;
+	in.u.hello.synced = synced;
+	in.u.hello.config_id = h_config_id(c);
+	in.u.hello.n_configured = n;
+	in.u.hello.configured = configured;
+	return h_apply(c, &in);
+}
+
+/* Nodes 1 and 2 of a nodelist {1, 2, 3} start afresh without node 3. */
+static void fresh_start_without_3(struct h_cluster *c)
+{
+	const uint32_t two[] = { 1, 2 }, nodelist[] = { 3, 2, 1 };
+
+	assert_int_equal(h_confchg(c, 2, two), 0);
+	assert_int_equal(hello_cfg(c, 1, false, 3, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 2, false, 3, nodelist), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_true(glock_engine_synced(h_eng(c, 1)));
+}
+
+/*
+ * Problem scenario: nodes 1, 2, 3; 2 and 3 die holding EX on G; node 1
+ * loses quorum and drops its table, with the record that 2 and 3 need
+ * fencing.  2 comes back; 1 and 2 start afresh and would grant G while 3,
+ * hung rather than dead, still writes under its EX.
+ */
+static void test_fresh_start_blocks_every_grant_until_absent_nodes_are_fenced(void **state)
+{
+	struct h_cluster *c = *state;
+	struct glock_departed_rec dep[8];
+	const struct h_out *o;
+
+	fresh_start_without_3(c);
+	assert_true(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_true(glock_engine_quorate(h_eng(c, 1)));
+	o = h_find(c, 1, GLOCK_OUT_NEED_FENCE, 0);
+	assert_non_null(o);
+	assert_int_equal(o->node, 3);
+	assert_true(o->startup);
+	assert_int_equal(h_count(c, 2, GLOCK_OUT_NEED_FENCE), 1);
+	assert_int_equal(departed(c, 1, dep), 1);
+	assert_int_equal(dep[0].node, 3);
+	assert_true(dep[0].startup);
+	assert_false(dep[0].fenced);
+
+	assert_int_equal(h_lock(c, 1, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_int_equal(h_lock(c, 2, 2, G2, GLOCK_MODE_SH, GLOCK_FLAG_NOEXP), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	assert_int_equal(h_waiting(c, 1, G, 1), 0);
+
+	/* Fenced alone is not enough: its unknown grants are not expired ones. */
+	assert_int_equal(h_fenced(c, 3), 0);
+	assert_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_int_equal(h_recovery_done(c, 3), 0);
+	assert_false(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_non_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+	assert_non_null(h_find(c, 2, GLOCK_OUT_GRANT, 2));
+	assert_int_equal(departed(c, 2, dep), 0);
+	h_assert_consistent(c);
+}
+
+static void test_an_absent_node_that_joins_needs_no_fencing(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t three[] = { 1, 2, 3 }, nodelist[] = { 1, 2, 3 };
+	struct glock_departed_rec dep[8];
+	struct h_snapshot s;
+
+	fresh_start_without_3(c);
+	assert_int_equal(h_lock(c, 2, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_null(h_find(c, 2, GLOCK_OUT_GRANT, 1));
+
+	h_add_node(c, 3, false);
+	assert_int_equal(h_confchg(c, 3, three), 0);
+	assert_int_equal(hello_cfg(c, 1, true, 3, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 2, true, 3, nodelist), 0);
+	assert_true(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_int_equal(hello_cfg(c, 3, false, 3, nodelist), 0);
+	assert_false(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_int_equal(departed(c, 1, dep), 0);
+	/* Inquorate? No: a join is no departure, so the waiter goes at once. */
+	assert_non_null(h_find(c, 2, GLOCK_OUT_GRANT, 1));
+
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	h_snapshot_take(c, 1, &s);
+	assert_int_equal(s.n_departed, 0);
+	assert_int_equal(h_snapshot_feed(c, &s, 0), 0);
+	h_snapshot_free(c, &s);
+	assert_true(glock_engine_synced(h_eng(c, 3)));
+	assert_false(glock_engine_startup_fencing(h_eng(c, 3)));
+	h_assert_consistent(c);
+}
+
+static void test_a_joiner_learns_startup_fencing_from_the_snapshot(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t members[] = { 1, 2, 4 }, nodelist[] = { 1, 2, 3, 4 };
+	struct glock_departed_rec dep[8];
+	struct h_snapshot s;
+
+	fresh_start_without_3(c);
+	h_add_node(c, 4, false);
+	assert_int_equal(h_confchg(c, 3, members), 0);
+	assert_int_equal(hello_cfg(c, 1, true, 4, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 2, true, 4, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 4, false, 4, nodelist), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	h_snapshot_take(c, 1, &s);
+	assert_int_equal(s.n_departed, 1);
+	assert_true(s.departed[0].startup);
+	assert_int_equal(h_snapshot_feed(c, &s, 0), 0);
+	h_snapshot_free(c, &s);
+	assert_true(glock_engine_synced(h_eng(c, 4)));
+	assert_true(glock_engine_startup_fencing(h_eng(c, 4)));
+	assert_int_equal(departed(c, 4, dep), 1);
+	assert_true(dep[0].startup);
+
+	assert_int_equal(h_lock(c, 4, 1, G, GLOCK_MODE_SH, 0), 0);
+	assert_null(h_find(c, 4, GLOCK_OUT_GRANT, 1));
+	assert_int_equal(h_fenced(c, 3), 0);
+	assert_int_equal(h_recovery_done(c, 3), 0);
+	assert_non_null(h_find(c, 4, GLOCK_OUT_GRANT, 1));
+	h_assert_consistent(c);
+}
+
+static void test_no_nodelist_trusts_a_fresh_table_at_once(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 }, nodelist[] = { 1, 2 };
+
+	/* Node 1 speaks an older protocol (no list), node 2 lists only members. */
+	assert_int_equal(h_confchg(c, 2, two), 0);
+	assert_int_equal(h_hello(c, 1, false), 0);
+	assert_int_equal(hello_cfg(c, 2, false, 2, nodelist), 0);
+	assert_int_equal(h_quorum(c, 2, true), 0);
+	assert_false(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_int_equal(h_count(c, 1, GLOCK_OUT_NEED_FENCE), 0);
+	assert_int_equal(h_lock(c, 1, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_non_null(h_find(c, 1, GLOCK_OUT_GRANT, 1));
+}
+
+static void test_a_synced_table_never_adds_startup_nodes(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t three[] = { 1, 2, 3 }, nodelist[] = { 1, 2, 3, 4, 5 };
+	struct glock_departed_rec dep[8];
+
+	/* A confchg with a synced member: the table is not fresh. */
+	assert_int_equal(h_confchg(c, 3, three), 0);
+	assert_int_equal(hello_cfg(c, 1, true, 5, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 2, true, 5, nodelist), 0);
+	assert_int_equal(hello_cfg(c, 3, true, 5, nodelist), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_false(glock_engine_startup_fencing(h_eng(c, 1)));
+	assert_int_equal(departed(c, 1, dep), 0);
+}
+
+static void test_a_bad_nodelist_in_hello_is_refused_and_changes_nothing(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t two[] = { 1, 2 }, with_zero[] = { 1, 0, 2 };
+	uint32_t many[GLOCK_NODES_MAX + 1];
+	size_t i;
+
+	assert_int_equal(h_confchg(c, 2, two), 0);
+	h_freeze(c);
+	assert_int_equal(hello_cfg(c, 1, false, 3, with_zero), -EINVAL);
+	for (i = 0; i < GLOCK_NODES_MAX + 1; i++)
+		many[i] = (uint32_t)(i + 1);
+	assert_int_equal(hello_cfg(c, 1, false, GLOCK_NODES_MAX + 1, many), -EINVAL);
+	assert_int_equal(hello_cfg(c, 1, false, 2, NULL), -EINVAL);
+	h_assert_unchanged(c);
+	/* The same HELLO with a good list still counts. */
+	assert_int_equal(hello_cfg(c, 1, false, 2, two), 0);
+	assert_int_equal(hello_cfg(c, 2, false, 2, two), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_true(glock_engine_synced(h_eng(c, 1)));
+}
+
 int main(void)
 {
 #define T3(t) cmocka_unit_test_setup_teardown(t, setup3, teardown)
@@ -728,6 +984,8 @@ int main(void)
 		T3(test_departed_grants_expire_keep_blocking_and_need_fence),
 		T3(test_a_node_lost_with_its_corosync_is_fenced_holding_nothing),
 		T3(test_a_node_that_left_holding_nothing_is_not_fenced),
+		T3(test_nothing_is_granted_until_a_lost_node_is_fenced),
+		cmocka_unit_test(test_a_lost_node_blocks_nothing_with_depart_all),
 		T3(test_noexp_is_granted_over_expired_grants_only_after_fenced),
 		T3(test_noexp_lock_after_fenced_is_granted_at_once),
 		T3(test_recovery_done_before_fenced_is_ebusy_and_changes_nothing),
@@ -746,6 +1004,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abandoned_snapshot_leaves_no_partial_table, setup2, teardown),
 		T3(test_node_without_quorum_true_after_departure_drops_table_at_next_confchg),
 		cmocka_unit_test(test_depart_all_second_departure_before_quorum_resets_cleanly),
+		cmocka_unit_test_setup_teardown(test_fresh_start_blocks_every_grant_until_absent_nodes_are_fenced, setup_blank2, teardown),
+		cmocka_unit_test_setup_teardown(test_an_absent_node_that_joins_needs_no_fencing, setup_blank2, teardown),
+		cmocka_unit_test_setup_teardown(test_a_joiner_learns_startup_fencing_from_the_snapshot, setup_blank2, teardown),
+		cmocka_unit_test_setup_teardown(test_no_nodelist_trusts_a_fresh_table_at_once, setup_blank2, teardown),
+		T3(test_a_synced_table_never_adds_startup_nodes),
+		cmocka_unit_test_setup_teardown(test_a_bad_nodelist_in_hello_is_refused_and_changes_nothing, setup_blank2, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
