@@ -451,13 +451,16 @@ static int glockfs_lock_parent(struct dentry *dentry, struct inode **ret_dir)
  * makes one with inode number 0): look the new object up again.  Under
  * the lower directory's lock.
  */
-static int glockfs_relookup(struct dentry *dentry)
+static int glockfs_relookup(struct dentry *dentry, bool force)
 {
 	struct dentry *lower_dir = glockfs_lower_dentry(dentry->d_parent);
 	struct dentry *lower = glockfs_lower_dentry(dentry);
 	struct dentry *fresh;
 
-	if (!d_unhashed(lower) && d_really_is_positive(lower) &&
+	/* A dcache-only lower (tmpfs) would lose the file. */
+	if (force && d_inode(lower_dir)->i_op->lookup == simple_lookup)
+		force = false;
+	if (!force && !d_unhashed(lower) && d_really_is_positive(lower) &&
 	    d_inode(lower)->i_ino)
 		return 0;
 	d_drop(lower);
@@ -504,31 +507,31 @@ static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
 		 * it, not fail with EEXIST.
 		 */
 		if (err == -EEXIST && !excl) {
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 			if (!err && !d_is_reg(glockfs_lower_dentry(dentry)))
 				err = -EEXIST;
 		} else if (!err) {
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		}
 		break;
 	case GLOCKFS_NEW_DIR:
 		err = glockfs_do_mkdir(lower_dir, glockfs_lower_dentry(dentry),
 				       mode);
 		if (!err)
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		break;
 	case GLOCKFS_NEW_LINK:
 		err = glockfs_do_symlink(lower_dir,
 					 glockfs_lower_dentry(dentry), target);
 		if (!err)
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		break;
 	case GLOCKFS_NEW_NODE:
 		/* -EPERM or -EOPNOTSUPP where the lower fs refuses the kind. */
 		err = glockfs_do_mknod(lower_dir, glockfs_lower_dentry(dentry),
 				       mode, rdev);
 		if (!err)
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		break;
 	}
 	if (err)
@@ -609,8 +612,14 @@ static int glockfs_link(struct dentry *old_dentry, struct inode *dir,
 		err = glockfs_do_link(lower_old, lower_dir,
 				      glockfs_lower_dentry(new_dentry));
 	dput(lower_old);
+	/*
+	 * 9p gives the new lower dentry the old name's inode object, whose
+	 * open fids name the old path: once that name is unlinked (by any
+	 * node), calls through the new name would fail with ENOENT.  A
+	 * lookup of its own gives it an object that walks its own name.
+	 */
 	if (!err)
-		err = glockfs_relookup(new_dentry);
+		err = glockfs_relookup(new_dentry, true);
 	if (err)
 		goto out_unlock;
 	inc_nlink(inode);
@@ -935,7 +944,7 @@ static int glockfs_fiemap(struct inode *inode,
 	if (!size || start >= size)
 		return 0;
 	err = fiemap_fill_next_extent(fieinfo, 0, 0,
-				      round_up(size, i_blocksize(inode)),
+				      round_up(size, inode->i_sb->s_blocksize),
 				      FIEMAP_EXTENT_LAST |
 				      FIEMAP_EXTENT_UNKNOWN);
 	return err < 0 ? err : 0;
