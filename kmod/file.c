@@ -1193,6 +1193,7 @@ static ssize_t glockfs_copy_file_range(struct file *file_in, loff_t pos_in,
 	ssize_t ret, more;
 	bool cut_locked;
 	loff_t size;
+	int err;
 
 	if (file_in->f_op != &glockfs_file_fops ||
 	    in->i_sb != out->i_sb)
@@ -1234,7 +1235,13 @@ static ssize_t glockfs_copy_file_range(struct file *file_in, loff_t pos_in,
 	}
 	if (ret <= 0)
 		goto out_unlock;
-	truncate_pagecache_range(out, pos_out, pos_out + ret - 1);
+	/* Whole pages: a partial one must be read again, not zeroed. */
+	err = invalidate_inode_pages2_range(out->i_mapping, pos_out >> PAGE_SHIFT,
+					    (pos_out + ret - 1) >> PAGE_SHIFT);
+	if (err)
+		pr_warn_ratelimited("%s: copy_file_range to inode %lu: cached pages stay: %d\n",
+				    GLOCKFS_SB(out->i_sb)->s_lockspace,
+				    out->i_ino, err);
 	if (pos_out + ret > i_size_read(out))
 		i_size_write(out, pos_out + ret);
 	fsstack_copy_attr_times(out, glockfs_lower_inode(out));
