@@ -584,6 +584,17 @@ static void t_copy_range(void)
 	CHECK(pread(out, got, 4, 400000) == 4 && !memcmp(got, "zzzz", 4),
 	      "same-file copy");
 	CHECK(fsync(out) == 0, "fsync");
+	close(out);
+	/* A cached, partly overwritten page: read again, not zeroed. */
+	fresh("cp-out2");
+	out = open(g("cp-out2"), O_RDWR | O_CREAT, 0644);
+	CHECK(out >= 0 && pwrite(out, "zzzz", 4, 0) == 4, "write cp-out2");
+	CHECK(fsync(out) == 0 && pread(out, got, 4, 0) == 4, "cache it");
+	pin = 0;
+	pout = 2;
+	CHECK(copy_all(in, &pin, out, &pout, 10) == 10, "copy into a page");
+	CHECK(pread(out, got, 12, 0) == 12 && !memcmp(got, "zz", 2) &&
+	      !memcmp(got + 2, src, 10), "the page as copied: %.12s", got);
 	close(in);
 	close(out);
 	in = open(l("cp-out"), O_RDONLY);
