@@ -228,6 +228,15 @@ extern const struct glockfs_glock_ops glockfs_inode_glops;
 extern const struct inode_operations glockfs_dir_iops;
 extern const struct inode_operations glockfs_file_iops;
 extern const struct inode_operations glockfs_symlink_iops;
+int glockfs_inode_reread(struct inode *inode, bool size);
+
+/* xattr.c */
+extern const struct xattr_handler *glockfs_xattr_handlers[];
+ssize_t glockfs_listxattr(struct dentry *dentry, char *list, size_t size);
+struct posix_acl *glockfs_get_acl(struct inode *inode, int type, bool rcu);
+int glockfs_fileattr_get(struct dentry *dentry, struct fileattr *fa);
+int glockfs_fileattr_set(struct user_namespace *ns, struct dentry *dentry,
+			 struct fileattr *fa);
 
 /* flock.c */
 int glockfs_flock(struct file *file, int cmd, struct file_lock *fl);

@@ -254,6 +254,9 @@ static int glockfs_fill_super(struct super_block *sb, void *data, int silent)
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_flags |= SB_NOSEC;
+	/* ACLs are the lower's: with them the VFS leaves umask to it. */
+	sb->s_flags |= lower_sb->s_flags & SB_POSIXACL;
+	sb->s_xattr = glockfs_xattr_handlers;
 
 	err = glockfs_dev_mount(sbi);
 	if (err)

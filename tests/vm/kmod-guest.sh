@@ -78,6 +78,8 @@ io_checks() {	# io_checks LOWER
 	t "dio-test (O_DIRECT, mmapped buffers, punch, truncate)" \
 		/dio-test $g "$lower" $dio_tests
 	echo "${dyndbg%+p}-p" >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+	t "fs-surface (link, mknod, tmpfile, xattr, ACL, fallocate, fiemap, seek, copy_file_range)" \
+		/fs-surface $g "$lower"
 	# Which paths ran (pr_debug of kmod/file.c; approximate if the ring
 	# buffer wrapped).
 	for w in 'open_lower_dio.* = 0' 'open_lower_dio.* = -22' lower_read \
@@ -199,9 +201,28 @@ run() {
 	cat /tmp/agent.log
 }
 
+# SURFACE_ONLY=1: fs-surface alone, over tmpfs and 9p.
+surface() {
+	echo "=== kmod-guest: $(uname -r), fs-surface only"
+	t "insmod glockfs" insmod /glockfs.ko || return
+	minor=$(awk '$2 == "glock" { print $1 }' /proc/misc)
+	[ -c /dev/glock ] || mknod /dev/glock c 10 "$minor"
+	mkdir -p /tmp/lower /results/lower
+	agent_start
+	for lower in /tmp/lower /results/lower; do
+		t "mount over $lower" mount -t glockfs -o lockspace=ls1 \
+			$lower /mnt/g || return
+		t "fs-surface over $lower" /fs-surface /mnt/g $lower
+		umount /mnt/g || { echo "umount failed"; break; }
+	done
+	dmesg | grep -E 'WARNING|BUG|Call Trace' | tail -20
+}
+
 dio_tests=
 [ "${DIO_TESTS:-all}" = all ] || dio_tests=$(echo "$DIO_TESTS" | tr , ' ')
-if [ -n "${GLOCKFS_PARAMS:-}" ]; then
+if [ "${SURFACE_ONLY:-0}" = 1 ]; then
+	surface >/results/guest.log 2>&1
+elif [ -n "${GLOCKFS_PARAMS:-}" ]; then
 	broken >/results/guest.log 2>&1
 else
 	run >/results/guest.log 2>&1
