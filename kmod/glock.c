@@ -59,7 +59,7 @@ static struct hlist_head *gl_bucket(struct glockfs_sb *sbi, u64 number)
 }
 
 static void gl_lru_update(struct glockfs_glock *gl);
-static void gl_limit_check(struct glockfs_cache *c);
+static void gl_limit_check(struct glockfs_glock *gl);
 
 /* Under gl_lock: every change of the node's grant goes through here. */
 static void gl_set_state(struct glockfs_glock *gl, unsigned int state)
@@ -68,7 +68,7 @@ static void gl_set_state(struct glockfs_glock *gl, unsigned int state)
 
 	if (gl->gl_state == GLOCK_DEV_MODE_UN && state != GLOCK_DEV_MODE_UN) {
 		atomic_long_inc(&c->c_cached);
-		gl_limit_check(c);
+		gl_limit_check(gl);
 	} else if (gl->gl_state != GLOCK_DEV_MODE_UN &&
 		   state == GLOCK_DEV_MODE_UN) {
 		atomic_long_dec(&c->c_cached);
@@ -773,7 +773,7 @@ static void gl_lru_update(struct glockfs_glock *gl)
 	}
 	spin_unlock(&c->c_lru_lock);
 	if (idle)
-		gl_limit_check(c);
+		gl_limit_check(gl);
 }
 
 /* How many glocks the node holds beyond max_glocks, releases not counted. */
@@ -785,19 +785,15 @@ static long gl_over_limit(struct glockfs_cache *c)
 	       atomic_long_read(&c->c_reclaiming) - (long)c->c_max;
 }
 
-/* Any context: when the node holds too many, the limit work gets going. */
-static void gl_limit_check(struct glockfs_cache *c)
-{
-	if (gl_over_limit(c) > 0)
-		queue_work(glockfs_wq, &c->c_limit_work);
-}
-
 /*
  * Starts the release of up to @nr idle glocks from the LRU's head, as
  * gfs2_scan_glock_lru(): a glock whose gl_lock is taken (against the lock
- * order) is being used and stays.  Returns how many were started.
+ * order) is being used and stays.  The caller may hold the gl_lock of
+ * @self (or NULL).  Returns how many were started.
  */
-static unsigned long gl_lru_reclaim(struct glockfs_cache *c, unsigned long nr)
+static unsigned long gl_lru_reclaim(struct glockfs_cache *c,
+				    struct glockfs_glock *self,
+				    unsigned long nr)
 {
 	struct glockfs_glock *gl, *next;
 	unsigned long started = 0;
@@ -806,7 +802,7 @@ static unsigned long gl_lru_reclaim(struct glockfs_cache *c, unsigned long nr)
 	list_for_each_entry_safe(gl, next, &c->c_lru, gl_lru) {
 		if (started >= nr)
 			break;
-		if (!spin_trylock(&gl->gl_lock))
+		if (gl != self && !spin_trylock(&gl->gl_lock))
 			continue;
 		list_del_init(&gl->gl_lru);
 		c->c_lru_count--;
@@ -819,20 +815,27 @@ static unsigned long gl_lru_reclaim(struct glockfs_cache *c, unsigned long nr)
 			queue_work(glockfs_wq, &gl->gl_work);
 			started++;
 		}
-		spin_unlock(&gl->gl_lock);
+		if (gl != self)
+			spin_unlock(&gl->gl_lock);
 	}
 	spin_unlock(&c->c_lru_lock);
 	return started;
 }
 
-static void gl_limit_work(struct work_struct *work)
+/*
+ * Under gl_lock of @gl, when the node's grants grew or one became idle:
+ * past max_glocks the oldest idle ones are released at once (only queued:
+ * the caller never waits), so the count is back at the limit when their
+ * releases are done, unless every grant is in use.
+ */
+static void gl_limit_check(struct glockfs_glock *gl)
 {
-	struct glockfs_cache *c = container_of(work, struct glockfs_cache,
-					       c_limit_work);
+	struct glockfs_cache *c = &gl->gl_sbi->s_cache;
 	long over = gl_over_limit(c);
 
 	if (over > 0)
-		atomic_long_add(gl_lru_reclaim(c, over), &c->c_limit_demotes);
+		atomic_long_add(gl_lru_reclaim(c, gl, over),
+				&c->c_limit_demotes);
 }
 
 static unsigned long gl_shrink_count(struct shrinker *shrink,
@@ -854,7 +857,7 @@ static unsigned long gl_shrink_scan(struct shrinker *shrink,
 	/* The releases write back: not for an allocation under the fs. */
 	if (!(sc->gfp_mask & __GFP_FS))
 		return SHRINK_STOP;
-	started = gl_lru_reclaim(c, sc->nr_to_scan);
+	started = gl_lru_reclaim(c, NULL, sc->nr_to_scan);
 	atomic_long_add(started, &c->c_shrink_demotes);
 	return started;
 }
@@ -866,7 +869,6 @@ void glockfs_cache_init(struct glockfs_sb *sbi)
 
 	spin_lock_init(&c->c_lru_lock);
 	INIT_LIST_HEAD(&c->c_lru);
-	INIT_WORK(&c->c_limit_work, gl_limit_work);
 }
 
 int glockfs_cache_mount(struct glockfs_sb *sbi)
@@ -900,7 +902,6 @@ void glockfs_cache_exit(struct glockfs_sb *sbi)
 {
 	struct glockfs_cache *c = &sbi->s_cache;
 
-	cancel_work_sync(&c->c_limit_work);
 	WARN_ON_ONCE(c->c_lru_count || atomic_long_read(&c->c_cached) ||
 		     atomic_long_read(&c->c_reclaiming));
 }

@@ -156,7 +156,6 @@ struct glockfs_cache {
 	atomic_long_t c_cached;		/* glocks the node holds (not UN) */
 	atomic_long_t c_reclaiming;	/* releases started here, not done */
 	unsigned long c_max;		/* mount option max_glocks; 0: none */
-	struct work_struct c_limit_work;	/* applies c_max */
 	struct shrinker c_shrinker;
 	bool c_shrinker_on;
 	atomic_long_t c_shrink_demotes;	/* releases started by the shrinker */
