@@ -48,6 +48,7 @@ if [ -z "${GLOCK_VM_STATE:-}" ]; then
 fi
 export GLOCK_VM_STATE
 state=$GLOCK_VM_STATE
+mkdir -p "$state" || exit 2
 shared=$(mktemp -d /tmp/cache-cluster-shared.XXXXXX)
 up=0
 fails=0
