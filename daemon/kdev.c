@@ -421,9 +421,8 @@ static void ev_complete(struct glockd_kdev *kd, struct kgl *kg, const struct glo
 
 static void ev_demote(struct glockd_kdev *kd, struct kgl *kg, const struct glock__agent_event *ev)
 {
-	struct glock_dev_reply rec;
-
 	struct kls *ls = kls_find(kd, kg->name.lockspace);
+	struct glock_dev_reply rec;
 
 	reply_init(&rec, GLOCK_DEV_OP_DEMOTE, 0, &kg->name);
 	rec.mode = demote_target(kg->mode, ev->mode);
