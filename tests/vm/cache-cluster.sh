@@ -109,6 +109,12 @@ fi
 
 # The files, made in the lower directory before the guests start.
 mkdir -p "$shared/fs/c"
+# Another module: through /shared, where the guests see it (their /tmp
+# is their own).
+if [ -n "${GLOCK_KMOD:-}" ]; then
+	cp "$GLOCK_KMOD" "$shared/glockfs.ko" || skip "cannot copy $GLOCK_KMOD"
+	export GLOCK_KMOD=/shared/glockfs.ko
+fi
 for i in $(seq "$FILES"); do echo "v1 $i" >"$shared/fs/c/f$i"; done
 msg "bringing up 2 guests (state $state)"
 if ! nice "$vmc" up --nodes 2 --shared "$shared" >"$state/up.log" 2>&1; then
