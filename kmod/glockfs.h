@@ -31,6 +31,7 @@
 
 #define GLOCKFS_MAGIC		0x676c6b66	/* "glkf" */
 #define GLOCKFS_GL_HASH_BITS	8
+#define GLOCKFS_MAX_GLOCKS_MIN	64	/* least max_glocks (super.c) */
 
 /* Per-glock round-trip statistics, as gfs2's struct gfs2_lkstats. */
 enum {

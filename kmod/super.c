@@ -192,8 +192,16 @@ static int glockfs_parse_options(struct glockfs_sb *sbi, char *options)
 				      sizeof(sbi->s_lockspace));
 			break;
 		case OPT_MAX_GLOCKS:
-			if (match_uint(&args[0], &max)) {
-				pr_err("max_glocks must be a number of glocks (0: no limit)\n");
+			/*
+			 * An access may need idle glocks to stay (a copy
+			 * between two mapped files faults on both): below
+			 * a few per task the mount would release what it
+			 * is using, and page faults could go round for ever.
+			 */
+			if (match_uint(&args[0], &max) ||
+			    (max && max < GLOCKFS_MAX_GLOCKS_MIN)) {
+				pr_err("max_glocks must be 0 (no limit) or at least %d\n",
+				       GLOCKFS_MAX_GLOCKS_MIN);
 				return -EINVAL;
 			}
 			sbi->s_cache.c_max = max;

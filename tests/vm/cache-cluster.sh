@@ -65,6 +65,7 @@ finish() {
 	exit "$1"
 }
 skip() { msg "SKIP: $*"; echo "0 passed, 0 failed"; finish 77; }
+trap 'msg interrupted; finish 1' INT TERM HUP
 on() {	# on NODE CMD: run CMD (one bash -c string) on NODE, 300 s at most
 	local n=$1
 	shift

@@ -116,12 +116,17 @@ cache_val() {	# cache_val KEY: a line of the mount's debugfs cache file
 cache_checks() {
 	lower=/tmp/lowc
 	n=300
-	max=32
-	mkdir -p $lower
+	max=64
+	mkdir -p $lower /mnt/g2
 	for i in $(seq 1 $n); do echo "f$i" >$lower/f$i; done
 	t "mount with max_glocks=$max" mount -t glockfs \
 		-o lockspace=lsc,max_glocks=$max $lower /mnt/g || return
 	t "max_glocks in /proc/mounts" grep -q "/mnt/g glockfs .*max_glocks=$max" /proc/mounts
+	tn "max_glocks below 64 refused" mount -t glockfs \
+		-o lockspace=lsc2,max_glocks=63 $lower /mnt/g2
+	tn "max_glocks not a number refused" mount -t glockfs \
+		-o lockspace=lsc2,max_glocks=x $lower /mnt/g2
+	t "max_glocks refusal says why" sh -c "dmesg | grep -q 'max_glocks must be 0 (no limit) or at least 64'"
 	t "read $n files" sh -c "cat /mnt/g/f* >/dev/null"
 	t "releases done" settled lsc
 	cat /sys/kernel/debug/glockfs/lsc/cache | tr '\n' ' '
