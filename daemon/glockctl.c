@@ -230,6 +230,13 @@ static int cmd_status(bool members_only)
 			printf("lockspace %-20s %8" PRIu64 " glocks, %8" PRIu64 " held here\n",
 			       r->lockspaces[i]->lockspace, r->lockspaces[i]->glocks,
 			       r->lockspaces[i]->local_glocks);
+		for (i = 0; i < r->n_kernel_mounts; i++) {
+			const GlockIpcKernelMount *k = r->kernel_mounts[i];
+
+			printf("kernel %-20s %8" PRIu64 " glocks held, %" PRIu64
+			       " released unasked, %" PRIu64 " demotes asked\n",
+			       k->lockspace, k->glocks, k->releases, k->demotes);
+		}
 		printf("cpg: %" PRIu64 " msgs sent, %" PRIu64 " received, %" PRIu64
 		       " queued, %" PRIu64 " try-again, %" PRIu64 " bad\n",
 		       r->msgs_sent, r->msgs_received, r->queue_len, r->try_again, r->bad_msgs);

@@ -484,6 +484,44 @@ static void status_p2p(struct glockd *gd, const struct glock_p2p_stats *ps, stru
 	r->links = sl->plink;
 }
 
+/* kdev: the lockspaces the kernel has mounted here, for the status reply. */
+struct status_kernel {
+	struct glockd_kdev_mount *v;
+	GlockIpcKernelMount *km;
+	GlockIpcKernelMount **pkm;
+};
+
+static void status_kernel(struct glockd *gd, GlockIpcStatusReply *r, struct status_kernel *sk)
+{
+	size_t n, i;
+
+	memset(sk, 0, sizeof(*sk));
+	if (gd->ipc->ops->kernel_mounts(gd, &sk->v, &n) || !n)
+		return;
+	sk->km = calloc(n, sizeof(*sk->km));
+	sk->pkm = calloc(n, sizeof(*sk->pkm));
+	if (!sk->km || !sk->pkm)
+		return; /* the counts are left out */
+	for (i = 0; i < n; i++) {
+		glock_ipc_kernel_mount__init(&sk->km[i]);
+		sk->km[i].lockspace = sk->v[i].lockspace;
+		sk->km[i].glocks = sk->v[i].glocks;
+		sk->km[i].has_releases = sk->km[i].has_demotes = true;
+		sk->km[i].releases = sk->v[i].releases;
+		sk->km[i].demotes = sk->v[i].demotes;
+		sk->pkm[i] = &sk->km[i];
+	}
+	r->n_kernel_mounts = n;
+	r->kernel_mounts = sk->pkm;
+}
+
+static void status_kernel_free(struct status_kernel *sk)
+{
+	free(sk->v);
+	free(sk->km);
+	free(sk->pkm);
+}
+
 static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t len)
 {
 	struct glockd *gd = cl->gd;
@@ -498,6 +536,7 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	GlockIpcRequestSeries *pseries[GLOCK__METRICS_OP_COUNT * GLOCK__METRICS_OUTCOME_COUNT];
 	struct status_links sl;
 	struct glock_p2p_stats ps;
+	struct status_kernel sk = { 0 };
 	const struct glockd_ipc_ops *ops = gd->ipc->ops;
 	bool p2p = glockd_config_p2p(gd->cfg);
 	size_t i;
@@ -574,8 +613,10 @@ static int do_status(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t
 	r.p2p = p2p;
 	if (p2p)
 		status_p2p(gd, &ps, &sl, &r);
+	status_kernel(gd, &r, &sk);
 	ret = PB_SEND(cl->conn, false, id, glock_ipc_status_reply, &r);
 out_free:
+	status_kernel_free(&sk);
 	free(lc.v);
 	free(lc.pv);
 	free(lc.names);

@@ -11,6 +11,7 @@
 
 #include "agent.h"
 #include "glockd.h"
+#include "kdev.h"
 #include "links.h"
 #include "lockpath.h"
 
@@ -29,8 +30,10 @@ struct glockd_ipc_ops {
 	void (*p2p_counters)(struct glockd *gd, struct glockd_lockpath_counters *out);
 	size_t (*p2p_links)(struct glockd *gd, uint32_t *nodes, struct glock_link_counters *links,
 			    size_t max);
-	/* Malformed requests read from /dev/glock. */
+	/* Malformed requests read from /dev/glock, and the lockspaces the kernel mounted. */
 	uint64_t (*kernel_bad_requests)(const struct glockd *gd);
+	int (*kernel_mounts)(const struct glockd *gd, struct glockd_kdev_mount **ret_v,
+			     size_t *ret_n);
 };
 
 /*

@@ -97,6 +97,8 @@ struct kls {
 	char name[GLOCK_LOCKSPACE_MAX];
 	bool lost;  /* LOST sent: the mount withdrew and will send nothing more */
 	bool purge; /* its remaining holders go (job) */
+	uint64_t releases; /* RELEASEs: glocks the kernel gave back unasked */
+	uint64_t demotes;  /* DEMOTEs sent: other nodes asked */
 };
 
 struct qrec {
@@ -421,11 +423,14 @@ static void ev_complete(struct glockd_kdev *kd, struct kgl *kg, const struct glo
 
 static void ev_demote(struct glockd_kdev *kd, struct kgl *kg, const struct glock__agent_event *ev)
 {
+	struct kls *ls = kls_find(kd, kg->name.lockspace);
 	struct glock_dev_reply rec;
 
 	reply_init(&rec, GLOCK_DEV_OP_DEMOTE, 0, &kg->name);
 	rec.mode = demote_target(kg->mode, ev->mode);
 	queue_reply(kd, &rec);
+	if (ls)
+		ls->demotes++;
 	if (kg->req_id && kg->mode != GLOCK_MODE_UN) {
 		/* A conversion waits: see the problem scenario at the top. */
 		kg->demote_cancel = true;
@@ -830,9 +835,14 @@ static void handle(struct glockd_kdev *kd, const struct glock_dev_request *req)
 	case GLOCK_DEV_OP_CONVERT:
 		do_lock(kd, req, &name);
 		break;
-	case GLOCK_DEV_OP_RELEASE:
+	case GLOCK_DEV_OP_RELEASE: {
+		struct kls *ls = kls_find(kd, name.lockspace);
+
+		if (ls)
+			ls->releases++;
 		do_release(kd, req, &name, GLOCK_MODE_UN);
 		break;
+	}
 	case GLOCK_DEV_OP_DEMOTE_DONE:
 		do_release(kd, req, &name, req->mode);
 		break;
@@ -1053,6 +1063,52 @@ out_free:
 	qb_map_destroy(kd->glocks);
 	free(kd);
 	return err == -ENOMEM ? err : 0;
+}
+
+int glockd_kdev_mounts(const struct glockd *gd, struct glockd_kdev_mount **ret_v, size_t *ret_n)
+{
+	const struct glockd_kdev *kd = gd->kdev;
+	struct glockd_kdev_mount *v;
+	qb_map_iter_t *it;
+	struct kls *ls;
+	size_t n = 0, i;
+	void *p;
+
+	*ret_v = NULL;
+	*ret_n = 0;
+	if (!kd)
+		return 0;
+	qb_list_for_each_entry(ls, &kd->lockspaces, list)
+		n++;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	it = v ? qb_map_iter_create(kd->glocks) : NULL;
+	if (!it) {
+		free(v);
+		return -ENOMEM;
+	}
+	i = 0;
+	qb_list_for_each_entry(ls, &kd->lockspaces, list) {
+		memcpy(v[i].lockspace, ls->name, sizeof(v[i].lockspace));
+		v[i].releases = ls->releases;
+		v[i].demotes = ls->demotes;
+		i++;
+	}
+	/* To the end: see kgl_names(). */
+	while (qb_map_iter_next(it, &p)) {
+		const struct kgl *kg = p;
+
+		if (kg->mode == GLOCK_MODE_UN)
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(v[i].lockspace, kg->name.lockspace))
+				v[i].glocks++;
+	}
+	qb_map_iter_free(it);
+	*ret_v = v;
+	*ret_n = n;
+	return 0;
 }
 
 uint64_t glockd_kdev_bad_requests(const struct glockd *gd)

@@ -33,6 +33,16 @@ int glockd_kdev_start(struct glockd *gd, struct glock__agent *core,
 		      const struct glockd_kdev_ops *ops);
 /* Closes the device (every kernel mount withdraws) and drops the kernel's holders. */
 void glockd_kdev_stop(struct glockd *gd);
+/* A lockspace the kernel has mounted, as glockd sees it. */
+struct glockd_kdev_mount {
+	char lockspace[GLOCK_LOCKSPACE_MAX];
+	uint64_t glocks;   /* held by the kernel now (granted, not UN) */
+	uint64_t releases; /* RELEASEs: glocks the kernel gave back unasked (its
+			    * glock cache, an evicted inode, a mode change) */
+	uint64_t demotes;  /* DEMOTEs sent to the kernel: other nodes asked */
+};
+/* The kernel's mounts (*ret_v: *ret_n of them, to free).  0 or -ENOMEM. */
+int glockd_kdev_mounts(const struct glockd *gd, struct glockd_kdev_mount **ret_v, size_t *ret_n);
 /* Malformed requests read from the device since start (0 without a device). */
 uint64_t glockd_kdev_bad_requests(const struct glockd *gd);
 

@@ -306,6 +306,7 @@ static const struct glockd_ipc_ops ipc_ops = {
 	.p2p_counters = glockd_lockpath_counters,
 	.p2p_links = glockd_lockpath_links,
 	.kernel_bad_requests = glockd_kdev_bad_requests,
+	.kernel_mounts = glockd_kdev_mounts,
 };
 
 /* /dev/glock: a kernel MOUNT is answered from the membership's state. */

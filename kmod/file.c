@@ -184,6 +184,24 @@ out_get:
 	return lower ?: ERR_PTR(-EBADF);
 }
 
+/*
+ * A moment of SH at open, as gfs2_open(): an inode this node cached earlier
+ * is reread if another node changed it since.  The VFS checks some calls
+ * against our size before the filesystem is asked (copy_file_range cuts
+ * the length at the source's EOF, O_LARGEFILE): it is then as of open.
+ */
+static int glockfs_open_refresh(struct inode *inode)
+{
+	struct glockfs_holder gh;
+	int err;
+
+	err = glockfs_glock_nq(&GLOCKFS_I(inode)->gi_gl, GLOCK_DEV_MODE_SH,
+			       &gh);
+	if (!err)
+		glockfs_glock_dq(&gh);
+	return err;
+}
+
 static int glockfs_file_open(struct inode *inode, struct file *file)
 {
 	struct glockfs_file *gf;
@@ -197,6 +215,8 @@ static int glockfs_file_open(struct inode *inode, struct file *file)
 	mutex_init(&gf->gf_mutex);
 	file->f_mode |= FMODE_CAN_ODIRECT;
 	err = glockfs_open_lower(file);
+	if (!err)
+		err = glockfs_open_refresh(inode);
 	if (err) {
 		kfree(gf);
 		return err;
@@ -866,6 +886,49 @@ static int glockfs_file_fsync(struct file *file, loff_t start, loff_t end,
 	return lower ? vfs_fsync_range(lower, start, end, datasync) : 0;
 }
 
+static loff_t glockfs_do_lower_llseek(struct file *lower, loff_t offset,
+				      int whence)
+{
+	loff_t ret = vfs_llseek(lower, offset, whence);
+
+	pr_debug("llseek(%pD2, %lld, %d) = %lld\n", lower, offset, whence,
+		 ret);
+	return ret;
+}
+
+/*
+ * SEEK_DATA, SEEK_HOLE under SH: the lower's answer where its llseek knows
+ * holes (tmpfs, ext4, xfs), once our dirty pages are written back to it;
+ * else the generic one (9p): all data, the hole at EOF.  Our size, read
+ * under the glock, is the one that counts: a remote lower fs without a
+ * cache may hold a stale size in its inode.
+ */
+static loff_t glockfs_seek_data(struct file *file, loff_t offset, int whence)
+{
+	struct inode *inode = file_inode(file);
+	struct file *lower = READ_ONCE(GLOCKFS_I(inode)->gi_lower_file);
+	loff_t size = i_size_read(inode);
+	loff_t ret;
+	int err;
+
+	if (!lower || !lower->f_op->llseek ||
+	    lower->f_op->llseek == generic_file_llseek ||
+	    offset < 0 || offset >= size)
+		return generic_file_llseek(file, offset, whence);
+	err = filemap_write_and_wait_range(inode->i_mapping, offset, LLONG_MAX);
+	if (err)
+		return err;
+	ret = glockfs_do_lower_llseek(lower, offset, whence);
+	if (ret == -ENXIO && whence == SEEK_HOLE)
+		ret = size;
+	if (ret < 0)
+		return ret;
+	if (ret >= size)	/* nothing but the hole at our EOF */
+		return whence == SEEK_HOLE ?
+			vfs_setpos(file, size, inode->i_sb->s_maxbytes) : -ENXIO;
+	return vfs_setpos(file, ret, inode->i_sb->s_maxbytes);
+}
+
 static loff_t glockfs_file_llseek(struct file *file, loff_t offset,
 				  int whence)
 {
@@ -878,7 +941,10 @@ static loff_t glockfs_file_llseek(struct file *file, loff_t offset,
 	err = glockfs_glock_nq(file_gl(file), GLOCK_DEV_MODE_SH, &gh);
 	if (err)
 		return err;
-	ret = generic_file_llseek(file, offset, whence);
+	if (whence == SEEK_END)
+		ret = generic_file_llseek(file, offset, whence);
+	else
+		ret = glockfs_seek_data(file, offset, whence);
 	glockfs_glock_dq(&gh);
 	return ret;
 }
@@ -918,6 +984,31 @@ static int glockfs_zero_lower(struct file *lower, loff_t offset, loff_t len)
 }
 
 /*
+ * Preallocation (mode 0, KEEP_SIZE) for a lower filesystem without
+ * fallocate (9p in 6.1): what fallocate(2) promises a reader.  Mode 0 past
+ * EOF writes zeros up to offset + len, so the size grows as POSIX says and
+ * the space is taken; below EOF every byte already reads (data or zeros).
+ * KEEP_SIZE cannot reserve space past EOF without showing it, so it
+ * leaves the file as it is.  On a failure part way (ENOSPC), the size is
+ * what was written, as ext4 leaves it.
+ */
+static int glockfs_prealloc_lower(struct inode *inode, struct file *lower,
+				  int mode, loff_t offset, loff_t len)
+{
+	loff_t size = i_size_read(inode);
+	int err;
+
+	if ((mode & FALLOC_FL_KEEP_SIZE) || offset + len <= size)
+		return 0;
+	err = glockfs_zero_lower(lower, size, offset + len - size);
+	if (err && i_size_read(file_inode(lower)) > size)
+		i_size_write(inode, i_size_read(file_inode(lower)));
+	pr_debug("prealloc_lower(%pD2, %lld..%lld) = %d\n", lower, size,
+		 offset + len, err);
+	return err;
+}
+
+/*
  * Hole punch, zero range, preallocation.  EX and the mapping's invalidate
  * lock are held from the writeback to the end, so no page fault can read a
  * page of the range back in from the lower file before it is cut (stale
@@ -951,6 +1042,13 @@ static long glockfs_file_fallocate(struct file *file, int mode,
 	if (err)
 		goto out_unlock_inode;
 	cut_locked = glockfs_cut_lock(mapping);
+	/* Under EX: the size that counts.  EFBIG (and SIGXFSZ) as ext4. */
+	if (!(mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE)) &&
+	    offset + len > i_size_read(inode)) {
+		err = inode_newsize_ok(inode, offset + len);
+		if (err)
+			goto out_unlock;
+	}
 	if (zeroing) {
 		/* The partial pages at the ends keep their other bytes. */
 		err = filemap_write_and_wait_range(mapping, offset, end);
@@ -969,6 +1067,8 @@ static long glockfs_file_fallocate(struct file *file, int mode,
 		if (mode & (FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE))
 			len = min(len, max_t(loff_t, size - offset, 0));
 		err = glockfs_zero_lower(lower, offset, len);
+	} else if (err == -EOPNOTSUPP) {
+		err = glockfs_prealloc_lower(inode, lower, mode, offset, len);
 	}
 	if (err)
 		goto out_unlock;
@@ -985,6 +1085,175 @@ out_unlock_inode:
 	return err;
 }
 
+/*
+ * copy_file_range holds the source in SH and the destination in EX, taken
+ * in glock-number order (the cluster-wide lock order); one EX when they are
+ * the same inode.
+ */
+static int glockfs_lock_copy(struct inode *in, struct inode *out,
+			     struct glockfs_holder *gh_in,
+			     struct glockfs_holder *gh_out)
+{
+	struct glockfs_glock *gl_in = &GLOCKFS_I(in)->gi_gl;
+	struct glockfs_glock *gl_out = &GLOCKFS_I(out)->gi_gl;
+	int err;
+
+	gh_in->gh_granted = false;
+	if (in == out)
+		return glockfs_glock_nq(gl_out, GLOCK_DEV_MODE_EX, gh_out);
+	if (gl_in->gl_number < gl_out->gl_number) {
+		err = glockfs_glock_nq(gl_in, GLOCK_DEV_MODE_SH, gh_in);
+		if (err)
+			return err;
+		err = glockfs_glock_nq(gl_out, GLOCK_DEV_MODE_EX, gh_out);
+	} else {
+		err = glockfs_glock_nq(gl_out, GLOCK_DEV_MODE_EX, gh_out);
+		if (err)
+			return err;
+		err = glockfs_glock_nq(gl_in, GLOCK_DEV_MODE_SH, gh_in);
+		if (err)
+			glockfs_glock_dq(gh_out);
+	}
+	if (err && gh_in->gh_granted)
+		glockfs_glock_dq(gh_in);
+	return err;
+}
+
+static void glockfs_unlock_copy(struct glockfs_holder *gh_in,
+				struct glockfs_holder *gh_out)
+{
+	glockfs_glock_dq(gh_out);
+	if (gh_in->gh_granted)
+		glockfs_glock_dq(gh_in);
+}
+
+static ssize_t glockfs_do_copy_lower(struct file *in, loff_t pos_in,
+				     struct file *out, loff_t pos_out,
+				     size_t len)
+{
+	ssize_t ret = vfs_copy_file_range(in, pos_in, out, pos_out, len, 0);
+
+	pr_debug("copy_file_range(%pD2, %lld, %pD2, %lld, %zu) = %zd\n", in,
+		 pos_in, out, pos_out, len, ret);
+	return ret;
+}
+
+/*
+ * What the lower's copy left (it may not copy at all, or stop at a lower
+ * size that a remote lower fs without a cache has stale): through a kernel
+ * page.
+ */
+static ssize_t glockfs_copy_bounce(struct file *in, loff_t pos_in,
+				   struct file *out, loff_t pos_out,
+				   size_t len)
+{
+	size_t done = 0, chunk;
+	ssize_t n = 0, w;
+	void *buf;
+
+	buf = (void *)__get_free_page(GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		chunk = min_t(size_t, len - done, PAGE_SIZE);
+		n = kernel_read(in, buf, chunk, &pos_in);
+		if (n <= 0)
+			break;
+		w = kernel_write(out, buf, n, &pos_out);
+		if (w < 0)
+			n = w;
+		if (w <= 0)
+			break;
+		done += w;
+		if (w < n)
+			break;
+	}
+	free_page((unsigned long)buf);
+	return done ? done : n;
+}
+
+/*
+ * copy_file_range: the lower files copy (the lower fs's own
+ * copy_file_range or clone, else the kernel's splice copy), after our
+ * dirty pages of both are written back; the destination's cached pages of
+ * the range go afterwards.  The source's size under its glock is the one
+ * that counts.  No user memory is touched (the data moves between kernel
+ * pages of the lower files), so the page-fault rules at the top of this
+ * file have nothing to guard: nothing here can fault on a mapping of a
+ * glockfs file while holding a glock.
+ */
+static ssize_t glockfs_copy_file_range(struct file *file_in, loff_t pos_in,
+				       struct file *file_out, loff_t pos_out,
+				       size_t len, unsigned int flags)
+{
+	struct inode *in = file_inode(file_in), *out = file_inode(file_out);
+	struct file *lower_in = READ_ONCE(GLOCKFS_I(in)->gi_lower_file);
+	struct file *lower_out = READ_ONCE(GLOCKFS_I(out)->gi_lower_file);
+	struct glockfs_holder gh_in, gh_out;
+	ssize_t ret, more;
+	bool cut_locked;
+	loff_t size;
+	int err;
+
+	if (file_in->f_op != &glockfs_file_fops ||
+	    in->i_sb != out->i_sb)
+		return -EXDEV;
+	if (!lower_in || !lower_out || !(lower_out->f_mode & FMODE_WRITE))
+		return -EBADF;
+	inode_lock(out);
+	/* Before the glock: it may call our setattr, which takes EX too. */
+	ret = file_remove_privs(file_out);
+	if (ret)
+		goto out_unlock_inode;
+	ret = glockfs_lock_copy(in, out, &gh_in, &gh_out);
+	if (ret)
+		goto out_unlock_inode;
+	cut_locked = glockfs_cut_lock(out->i_mapping);
+	size = i_size_read(in);
+	ret = 0;
+	if (pos_in >= size)
+		goto out_unlock;
+	len = min_t(loff_t, len, size - pos_in);
+	ret = filemap_write_and_wait_range(in->i_mapping, pos_in,
+					   pos_in + len - 1);
+	if (!ret && in != out)
+		ret = filemap_write_and_wait_range(out->i_mapping, pos_out,
+						   pos_out + len - 1);
+	if (ret)
+		goto out_unlock;
+	ret = glockfs_do_copy_lower(lower_in, pos_in, lower_out, pos_out, len);
+	if (ret < 0 && ret != -EOPNOTSUPP && ret != -EXDEV && ret != -EINVAL)
+		goto out_unlock;
+	ret = max_t(ssize_t, ret, 0);
+	if (ret < len) {
+		more = glockfs_copy_bounce(lower_in, pos_in + ret, lower_out,
+					   pos_out + ret, len - ret);
+		if (more < 0 && !ret)
+			ret = more;
+		else if (more > 0)
+			ret += more;
+	}
+	if (ret <= 0)
+		goto out_unlock;
+	/* Whole pages: a partial one must be read again, not zeroed. */
+	err = invalidate_inode_pages2_range(out->i_mapping, pos_out >> PAGE_SHIFT,
+					    (pos_out + ret - 1) >> PAGE_SHIFT);
+	if (err)
+		pr_warn_ratelimited("%s: copy_file_range to inode %lu: cached pages stay: %d\n",
+				    GLOCKFS_SB(out->i_sb)->s_lockspace,
+				    out->i_ino, err);
+	if (pos_out + ret > i_size_read(out))
+		i_size_write(out, pos_out + ret);
+	fsstack_copy_attr_times(out, glockfs_lower_inode(out));
+	file_update_time(file_out);
+out_unlock:
+	glockfs_cut_unlock(out->i_mapping, cut_locked);
+	glockfs_unlock_copy(&gh_in, &gh_out);
+out_unlock_inode:
+	inode_unlock(out);
+	return ret;
+}
+
 const struct file_operations glockfs_file_fops = {
 	.open		= glockfs_file_open,
 	.release	= glockfs_file_release,
@@ -997,6 +1266,7 @@ const struct file_operations glockfs_file_fops = {
 	.splice_read	= generic_file_splice_read,
 	.splice_write	= iter_file_splice_write,
 	.fallocate	= glockfs_file_fallocate,
+	.copy_file_range = glockfs_copy_file_range,
 };
 
 /*

@@ -20,6 +20,13 @@
  * covered waiters, starts the demote work, or wakes the head waiter to send
  * the next request.  Requests are only ever sent by the head waiter, in
  * process context, so that allocating them may sleep.
+ *
+ * The node keeps a grant after its last local holder is gone, until
+ * another node asks for it.  Those idle grants wait on the mount's LRU
+ * (struct glockfs_cache), and gl_run() keeps the LRU true: a glock goes on
+ * its tail when it becomes idle, off it when it is used again.  The
+ * shrinker and the max_glocks limit give the oldest back to the cluster
+ * through the demote work, as a release (see "The glock cache" below).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -27,6 +34,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sort.h>
 #include <linux/hash.h>
+#include <linux/dcache.h>
 
 #include "glockfs.h"
 
@@ -50,8 +58,26 @@ static struct hlist_head *gl_bucket(struct glockfs_sb *sbi, u64 number)
 	return &sbi->s_glocks[hash_64(number, GLOCKFS_GL_HASH_BITS)];
 }
 
-/* Under gl_lock. */
-static void gl_run(struct glockfs_glock *gl)
+static void gl_lru_update(struct glockfs_glock *gl);
+static void gl_limit_check(struct glockfs_glock *gl);
+
+/* Under gl_lock: every change of the node's grant goes through here. */
+static void gl_set_state(struct glockfs_glock *gl, unsigned int state)
+{
+	struct glockfs_cache *c = &gl->gl_sbi->s_cache;
+
+	if (gl->gl_state == GLOCK_DEV_MODE_UN && state != GLOCK_DEV_MODE_UN) {
+		atomic_long_inc(&c->c_cached);
+		gl_limit_check(gl);
+	} else if (gl->gl_state != GLOCK_DEV_MODE_UN &&
+		   state == GLOCK_DEV_MODE_UN) {
+		atomic_long_dec(&c->c_cached);
+	}
+	gl->gl_state = state;
+}
+
+/* Under gl_lock: grants covered waiters, starts demotes, wakes senders. */
+static void gl_run_queue(struct glockfs_glock *gl)
 {
 	struct glockfs_holder *gh, *tmp;
 
@@ -85,6 +111,13 @@ static void gl_run(struct glockfs_glock *gl)
 	wake_up_all(&gl->gl_wq);
 }
 
+/* Under gl_lock, after any change: moves the queue, then the LRU. */
+static void gl_run(struct glockfs_glock *gl)
+{
+	gl_run_queue(gl);
+	gl_lru_update(gl);
+}
+
 static void gl_stats_request(struct glockfs_glock *gl, ktime_t now)
 {
 	s64 *st = gl->gl_stats.stats;
@@ -114,7 +147,7 @@ static void gl_req_done(struct glockfs_req *req,
 	if (rep && rep->op == GLOCK_DEV_OP_GRANT) {
 		if (gl->gl_state == GLOCK_DEV_MODE_UN)
 			set_bit(GLF_REFRESH, &gl->gl_flags);
-		gl->gl_state = rep->mode;
+		gl_set_state(gl, rep->mode);
 		memcpy(gl->gl_lvb, rep->lvb, sizeof(gl->gl_lvb));
 	} else if (rep && rep->status == -EDEADLK) {
 		/* Conversion deadlock: drop what we hold, then lock afresh. */
@@ -236,7 +269,9 @@ static void gl_work(struct work_struct *work)
 	spin_lock(&gl->gl_lock);
 	if (to == GLOCK_DEV_MODE_UN || to == GLOCK_DEV_MODE_DF)
 		gl->gl_generation++;
-	gl->gl_state = to;
+	gl_set_state(gl, to);
+	if (test_and_clear_bit(GLF_RECLAIM, &gl->gl_flags))
+		atomic_long_dec(&gl->gl_sbi->s_cache.c_reclaiming);
 	clear_bit(GLF_DEMOTE, &gl->gl_flags);
 	clear_bit(GLF_RELEASE, &gl->gl_flags);
 	clear_bit(GLF_DEMOTING, &gl->gl_flags);
@@ -297,6 +332,7 @@ void glockfs_glock_init(struct glockfs_glock *gl, struct glockfs_sb *sbi,
 	INIT_LIST_HEAD(&gl->gl_granted);
 	init_waitqueue_head(&gl->gl_wq);
 	INIT_WORK(&gl->gl_work, gl_work);
+	INIT_LIST_HEAD(&gl->gl_lru);
 	mutex_init(&gl->gl_refresh_mutex);
 	if (ops->go_refresh)
 		set_bit(GLF_REFRESH, &gl->gl_flags);
@@ -323,13 +359,25 @@ void glockfs_glock_evict(struct glockfs_glock *gl)
 	hlist_del_init(&gl->gl_hnode);
 	sbi->s_nr_glocks--;
 	spin_unlock(&sbi->s_gl_lock);
+	/* Off the LRU for good before the work goes: nothing queues it again. */
+	spin_lock(&gl->gl_lock);
+	set_bit(GLF_FREEING, &gl->gl_flags);
+	gl_lru_update(gl);
+	spin_unlock(&gl->gl_lock);
 	cancel_work_sync(&gl->gl_work);
 
 	WARN_ON_ONCE(gl->gl_holders || !list_empty(&gl->gl_waiters));
 	/* A RELEASE also answers a DEMOTE we had not got round to. */
-	if (gl->gl_state != GLOCK_DEV_MODE_UN && !glockfs_withdrawn(sbi))
+	if (gl->gl_state != GLOCK_DEV_MODE_UN && !glockfs_withdrawn(sbi)) {
 		gl_send_ack(gl, GLOCK_DEV_OP_RELEASE, GLOCK_DEV_MODE_UN);
-	gl->gl_state = GLOCK_DEV_MODE_UN;
+		atomic_long_inc(&sbi->s_cache.c_evict_releases);
+	}
+	spin_lock(&gl->gl_lock);
+	gl_set_state(gl, GLOCK_DEV_MODE_UN);
+	/* A release the cache started, cancelled before it ran. */
+	if (test_and_clear_bit(GLF_RECLAIM, &gl->gl_flags))
+		atomic_long_dec(&sbi->s_cache.c_reclaiming);
+	spin_unlock(&gl->gl_lock);
 }
 
 /* Under gl_lock, for the head waiter: the request it should send, or 0. */
@@ -677,6 +725,185 @@ void glockfs_glock_dq_m(unsigned int n, struct glockfs_holder *ghs)
 	for (i = 0; i < n; i++)
 		if (ghs[i].gh_granted)
 			glockfs_glock_dq(&ghs[i]);
+}
+
+/*
+ * The glock cache.  As gfs2's glock LRU: a glock granted to the node that
+ * no local holder uses and none waits for is idle, and waits on the
+ * mount's LRU, least recently used first.  The shrinker (memory pressure)
+ * and the max_glocks limit take idle glocks from the LRU's head and start
+ * their release: the demote work writes dirty pages back, invalidates the
+ * page cache and sends RELEASE, as for a demote another node asked for.
+ * Neither ever waits for the cluster: they queue the work and count what
+ * they started.  The inode stays; its next holder locks afresh and rereads
+ * it (GLF_REFRESH).
+ */
+
+#define GL_NOT_IDLE (BIT(GLF_REQ) | BIT(GLF_DEMOTE) | BIT(GLF_RELEASE) | \
+		     BIT(GLF_DEMOTING) | BIT(GLF_FREEING))
+
+/* Under gl_lock: granted to the node, and nobody here uses or wants it. */
+static bool gl_idle(const struct glockfs_glock *gl)
+{
+	return gl->gl_state != GLOCK_DEV_MODE_UN && !gl->gl_holders &&
+	       list_empty(&gl->gl_waiters) &&
+	       !(READ_ONCE(gl->gl_flags) & GL_NOT_IDLE) &&
+	       !glockfs_withdrawn(gl->gl_sbi);
+}
+
+/*
+ * Under gl_lock: puts @gl on the LRU's tail when it has become idle, takes
+ * it off when it is not.  The LRU is only changed under both gl_lock and
+ * c_lru_lock, so its membership can be read under either.
+ */
+static void gl_lru_update(struct glockfs_glock *gl)
+{
+	struct glockfs_cache *c = &gl->gl_sbi->s_cache;
+	bool idle = gl_idle(gl);
+
+	if (idle == !list_empty(&gl->gl_lru))
+		return;
+	spin_lock(&c->c_lru_lock);
+	if (idle) {
+		list_add_tail(&gl->gl_lru, &c->c_lru);
+		c->c_lru_count++;
+	} else {
+		list_del_init(&gl->gl_lru);
+		c->c_lru_count--;
+	}
+	spin_unlock(&c->c_lru_lock);
+	if (idle)
+		gl_limit_check(gl);
+}
+
+/* How many glocks the node holds beyond max_glocks, releases not counted. */
+static long gl_over_limit(struct glockfs_cache *c)
+{
+	if (!c->c_max)
+		return 0;
+	return atomic_long_read(&c->c_cached) -
+	       atomic_long_read(&c->c_reclaiming) - (long)c->c_max;
+}
+
+/*
+ * Starts the release of up to @nr idle glocks from the LRU's head, as
+ * gfs2_scan_glock_lru(): a glock whose gl_lock is taken (against the lock
+ * order) is being used and stays.  The caller may hold the gl_lock of
+ * @self (or NULL).  Returns how many were started.
+ */
+static unsigned long gl_lru_reclaim(struct glockfs_cache *c,
+				    struct glockfs_glock *self,
+				    unsigned long nr)
+{
+	struct glockfs_glock *gl, *next;
+	unsigned long started = 0;
+
+	spin_lock(&c->c_lru_lock);
+	list_for_each_entry_safe(gl, next, &c->c_lru, gl_lru) {
+		if (started >= nr)
+			break;
+		if (gl != self && !spin_trylock(&gl->gl_lock))
+			continue;
+		list_del_init(&gl->gl_lru);
+		c->c_lru_count--;
+		if (gl_idle(gl)) {
+			/* What gl_run() does for GLF_RELEASE, with no holder. */
+			set_bit(GLF_RECLAIM, &gl->gl_flags);
+			set_bit(GLF_RELEASE, &gl->gl_flags);
+			set_bit(GLF_DEMOTING, &gl->gl_flags);
+			atomic_long_inc(&c->c_reclaiming);
+			queue_work(glockfs_wq, &gl->gl_work);
+			started++;
+		}
+		if (gl != self)
+			spin_unlock(&gl->gl_lock);
+	}
+	spin_unlock(&c->c_lru_lock);
+	return started;
+}
+
+/*
+ * Under gl_lock of @gl, when the node's grants grew or one became idle:
+ * past max_glocks the oldest idle ones are released at once (only queued:
+ * the caller never waits), so the count is back at the limit when their
+ * releases are done, unless every grant is in use.
+ */
+static void gl_limit_check(struct glockfs_glock *gl)
+{
+	struct glockfs_cache *c = &gl->gl_sbi->s_cache;
+	long over = gl_over_limit(c);
+
+	if (over > 0)
+		atomic_long_add(gl_lru_reclaim(c, gl, over),
+				&c->c_limit_demotes);
+}
+
+static unsigned long gl_shrink_count(struct shrinker *shrink,
+				     struct shrink_control *sc)
+{
+	struct glockfs_cache *c = container_of(shrink, struct glockfs_cache,
+					       c_shrinker);
+
+	return vfs_pressure_ratio(READ_ONCE(c->c_lru_count));
+}
+
+static unsigned long gl_shrink_scan(struct shrinker *shrink,
+				    struct shrink_control *sc)
+{
+	struct glockfs_cache *c = container_of(shrink, struct glockfs_cache,
+					       c_shrinker);
+	unsigned long started;
+
+	/* The releases write back: not for an allocation under the fs. */
+	if (!(sc->gfp_mask & __GFP_FS))
+		return SHRINK_STOP;
+	started = gl_lru_reclaim(c, NULL, sc->nr_to_scan);
+	atomic_long_add(started, &c->c_shrink_demotes);
+	return started;
+}
+
+/* Before the mount options are parsed: nothing to undo. */
+void glockfs_cache_init(struct glockfs_sb *sbi)
+{
+	struct glockfs_cache *c = &sbi->s_cache;
+
+	spin_lock_init(&c->c_lru_lock);
+	INIT_LIST_HEAD(&c->c_lru);
+}
+
+int glockfs_cache_mount(struct glockfs_sb *sbi)
+{
+	struct glockfs_cache *c = &sbi->s_cache;
+	int err;
+
+	c->c_shrinker.count_objects = gl_shrink_count;
+	c->c_shrinker.scan_objects = gl_shrink_scan;
+	c->c_shrinker.seeks = DEFAULT_SEEKS;
+	err = register_shrinker(&c->c_shrinker, "glockfs-%s",
+				sbi->s_lockspace);
+	if (err)
+		return err;
+	c->c_shrinker_on = true;
+	return 0;
+}
+
+/* Before the inodes are evicted: no scan runs from here on. */
+void glockfs_cache_unmount(struct glockfs_sb *sbi)
+{
+	struct glockfs_cache *c = &sbi->s_cache;
+
+	if (c->c_shrinker_on)
+		unregister_shrinker(&c->c_shrinker);
+	c->c_shrinker_on = false;
+}
+
+/* After every inode is gone. */
+void glockfs_cache_exit(struct glockfs_sb *sbi)
+{
+	struct glockfs_cache *c = &sbi->s_cache;
+
+	WARN_ON_ONCE(c->c_lru_count || atomic_long_read(&c->c_cached) ||
+		     atomic_long_read(&c->c_reclaiming));
 }
 
 int glockfs_glock_module_init(void)

@@ -7,7 +7,8 @@
  *   inode i_rwsem -> glock holder (glockfs_glock_nq) ->
  *	mapping invalidate_lock -> page lock
  *   mmap_lock -> glock holder (page faults)
- *   dev channel lock -> sbi->s_gl_lock -> gl->gl_lock
+ *   dev channel lock -> sbi->s_gl_lock -> gl->gl_lock ->
+ *	sbi->s_cache.c_lru_lock (the LRU walks only trylock gl_lock)
  *
  * No task copies to or from user memory while it holds a glock and page
  * faults are enabled (see file.c): a fault needs a glock itself.
@@ -23,11 +24,14 @@
 #include <linux/ktime.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
+#include <linux/shrinker.h>
+#include <linux/atomic.h>
 
 #include "glock/glock_dev.h"
 
 #define GLOCKFS_MAGIC		0x676c6b66	/* "glkf" */
 #define GLOCKFS_GL_HASH_BITS	8
+#define GLOCKFS_MAX_GLOCKS_MIN	64	/* least max_glocks (super.c) */
 
 /* Per-glock round-trip statistics, as gfs2's struct gfs2_lkstats. */
 enum {
@@ -53,6 +57,8 @@ enum {
 	GLF_RELEASE,	/* we must drop to UN before the next request */
 	GLF_DEMOTING,	/* the demote work owns the glock */
 	GLF_REFRESH,	/* granted from UN: reread the inode from the lower fs */
+	GLF_RECLAIM,	/* the release was started by the glock cache (LRU) */
+	GLF_FREEING,	/* the inode goes: never back on the LRU */
 };
 
 struct glockfs_sb;
@@ -84,6 +90,7 @@ struct glockfs_glock_ops {
  */
 struct glockfs_glock {
 	struct hlist_node gl_hnode;	/* sbi->s_glocks, under sbi->s_gl_lock */
+	struct list_head gl_lru;	/* sbi->s_lru: cached and idle */
 	struct glockfs_sb *gl_sbi;
 	const struct glockfs_glock_ops *gl_ops;
 	u64 gl_number;
@@ -137,6 +144,26 @@ struct glockfs_file {
 	struct glockfs_holder gf_flock_gh;	/* granted while a flock is held */
 };
 
+/*
+ * The node's cache of granted glocks, per mount (glock.c), as gfs2's glock
+ * LRU and shrinker: glocks granted to the node with no local holder and
+ * nothing queued wait on an LRU, oldest first, until the shrinker or the
+ * max_glocks limit gives them back (to UN) or a holder comes.
+ */
+struct glockfs_cache {
+	spinlock_t c_lru_lock;		/* c_lru, c_lru_count; inside gl_lock */
+	struct list_head c_lru;		/* of gl_lru, least recently used first */
+	unsigned long c_lru_count;
+	atomic_long_t c_cached;		/* glocks the node holds (not UN) */
+	atomic_long_t c_reclaiming;	/* releases started here, not done */
+	unsigned long c_max;		/* mount option max_glocks; 0: none */
+	struct shrinker c_shrinker;
+	bool c_shrinker_on;
+	atomic_long_t c_shrink_demotes;	/* releases started by the shrinker */
+	atomic_long_t c_limit_demotes;	/* by the max_glocks limit */
+	atomic_long_t c_evict_releases;	/* glocks released with their inode */
+};
+
 /* s_flags bits */
 enum {
 	GLOCKFS_SB_WITHDRAWN,
@@ -155,6 +182,7 @@ struct glockfs_sb {
 	u64 s_agent_gen;		/* agent session this mount belongs to */
 	bool s_registered;
 	struct dentry *s_debugfs;
+	struct glockfs_cache s_cache;	/* glocks granted to the node */
 };
 
 /*
@@ -228,6 +256,15 @@ extern const struct glockfs_glock_ops glockfs_inode_glops;
 extern const struct inode_operations glockfs_dir_iops;
 extern const struct inode_operations glockfs_file_iops;
 extern const struct inode_operations glockfs_symlink_iops;
+int glockfs_inode_reread(struct inode *inode, bool size);
+
+/* xattr.c */
+extern const struct xattr_handler *glockfs_xattr_handlers[];
+ssize_t glockfs_listxattr(struct dentry *dentry, char *list, size_t size);
+struct posix_acl *glockfs_get_acl(struct inode *inode, int type, bool rcu);
+int glockfs_fileattr_get(struct dentry *dentry, struct fileattr *fa);
+int glockfs_fileattr_set(struct user_namespace *ns, struct dentry *dentry,
+			 struct fileattr *fa);
 
 /* flock.c */
 int glockfs_flock(struct file *file, int cmd, struct file_lock *fl);
@@ -263,6 +300,10 @@ int glockfs_glock_held_by_me(struct glockfs_glock *gl, unsigned int mode);
 void glockfs_glock_demote_req(struct glockfs_sb *sbi,
 			      const struct glock_dev_reply *rep);
 void glockfs_glock_wake_all(struct glockfs_sb *sbi);
+void glockfs_cache_init(struct glockfs_sb *sbi);
+int glockfs_cache_mount(struct glockfs_sb *sbi);
+void glockfs_cache_unmount(struct glockfs_sb *sbi);
+void glockfs_cache_exit(struct glockfs_sb *sbi);
 
 /* dev.c */
 int glockfs_dev_init(void);

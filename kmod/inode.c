@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * glockfs inodes and the namespace: lookup, create, mkdir, symlink, unlink,
- * rmdir, rename, getattr, setattr.
+ * glockfs inodes and the namespace: lookup, create, mkdir, symlink, mknod,
+ * link, unlink, rmdir, rename, O_TMPFILE, getattr, setattr, fiemap.
  *
  * Namespace changes hold the parent directories (and the victims) in EX,
  * taken in glock-number order, the cluster-wide lock order; lookups hold
@@ -16,6 +16,9 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/dcache.h>
+#include <linux/fiemap.h>
+#include <linux/file.h>
+#include <linux/posix_acl.h>
 
 #include "glockfs.h"
 
@@ -46,6 +49,36 @@ static int glockfs_do_symlink(struct inode *dir, struct dentry *dentry,
 
 	pr_debug("symlink(\"%s\", %pd2) = %i\n", target, dentry, err);
 	return err;
+}
+
+static int glockfs_do_mknod(struct inode *dir, struct dentry *dentry,
+			    umode_t mode, dev_t rdev)
+{
+	int err = vfs_mknod(&init_user_ns, dir, dentry, mode, rdev);
+
+	pr_debug("mknod(%pd2, 0%o, %u:%u) = %i\n", dentry, mode, MAJOR(rdev),
+		 MINOR(rdev), err);
+	return err;
+}
+
+static int glockfs_do_link(struct dentry *old, struct inode *dir,
+			   struct dentry *new)
+{
+	int err = vfs_link(old, &init_user_ns, dir, new, NULL);
+
+	pr_debug("link(%pd2, %pd2) = %i\n", old, new, err);
+	return err;
+}
+
+static struct file *glockfs_do_tmpfile(const struct path *dir, umode_t mode,
+				       int flags, const struct cred *cred)
+{
+	struct file *file = vfs_tmpfile_open(&init_user_ns, dir, mode, flags,
+					     cred);
+
+	pr_debug("tmpfile(%pd2, 0%o, 0x%x) = %i\n", dir->dentry, mode, flags,
+		 PTR_ERR_OR_ZERO(file));
+	return file;
 }
 
 static int glockfs_do_unlink(struct inode *dir, struct dentry *dentry)
@@ -140,6 +173,9 @@ struct inode *glockfs_get_inode(struct super_block *sb,
 	gi->gi_lower_dentry = dget(lower_dentry);
 	gi->gi_lower = lower_inode;
 	inode->i_mapping->a_ops = &glockfs_aops;
+	/* Permission checks read the lower's ACLs (xattr.c), as overlayfs. */
+	inode->i_acl = ACL_DONT_CACHE;
+	inode->i_default_acl = ACL_DONT_CACHE;
 	fsstack_copy_attr_all(inode, lower_inode);
 	fsstack_copy_inode_size(inode, lower_inode);
 	switch (inode->i_mode & S_IFMT) {
@@ -165,6 +201,81 @@ struct inode *glockfs_get_inode(struct super_block *sb,
 	return inode;
 }
 
+/* At most this many other names are tried when the first one is gone. */
+#define GLOCKFS_REREAD_ALIASES	4
+
+/*
+ * Fills @lowers with the lower dentries of @inode's other names (not
+ * @gone), referenced; returns how many.
+ */
+static int glockfs_other_lowers(struct inode *inode, struct dentry *gone,
+				struct dentry **lowers)
+{
+	struct dentry *alias, *lower;
+	int n = 0;
+
+	spin_lock(&inode->i_lock);
+	hlist_for_each_entry(alias, &inode->i_dentry, d_u.d_alias) {
+		lower = READ_ONCE(alias->d_fsdata);
+		if (!lower || lower == gone || d_unhashed(alias))
+			continue;
+		lowers[n++] = dget(lower);
+		if (n == GLOCKFS_REREAD_ALIASES)
+			break;
+	}
+	spin_unlock(&inode->i_lock);
+	return n;
+}
+
+/*
+ * Asks the lower filesystem for @inode's attributes afresh (a remote lower
+ * fs, 9p or NFS, fetches them) and copies them, and the size if @size.
+ *
+ * Problem scenario: F has names A and B (a hard link); our inode was found
+ * by A and pins A's lower dentry.  Node 2 unlinks A.  Here the lower fs
+ * answers ENOENT for A (9p walks by name), and F's new link count would
+ * never be seen: so the other names of the inode are asked too.  When no
+ * name answers, F was removed elsewhere: keep what we have.
+ */
+int glockfs_inode_reread(struct inode *inode, bool size)
+{
+	struct glockfs_sb *sbi = GLOCKFS_SB(inode->i_sb);
+	struct dentry *first = GLOCKFS_I(inode)->gi_lower_dentry;
+	struct dentry *lowers[GLOCKFS_REREAD_ALIASES];
+	struct path path = { .mnt = sbi->s_lower.mnt, .dentry = first };
+	struct dentry *from = NULL;
+	struct kstat stat;
+	int i, n, err;
+
+	err = vfs_getattr(&path, &stat, STATX_BASIC_STATS, AT_STATX_FORCE_SYNC);
+	if (!err)
+		from = first;
+	if (err != -ENOENT && err != -ESTALE)
+		goto out_copy;
+	n = glockfs_other_lowers(inode, first, lowers);
+	err = 0;
+	for (i = 0; i < n; i++) {
+		path.dentry = lowers[i];
+		if (!from && d_really_is_positive(lowers[i]) &&
+		    !vfs_getattr(&path, &stat, STATX_BASIC_STATS,
+				 AT_STATX_FORCE_SYNC)) {
+			from = dget(lowers[i]);
+		}
+		dput(lowers[i]);
+	}
+	pr_debug("reread(ino %lu): first name gone, %d other(s), %s\n",
+		 inode->i_ino, n, from ? "one answered" : "none answered");
+out_copy:
+	if (from) {
+		fsstack_copy_attr_all(inode, d_inode(from));
+		if (size)
+			fsstack_copy_inode_size(inode, d_inode(from));
+		if (from != first)
+			dput(from);
+	}
+	return err;
+}
+
 /*
  * The node was granted the inode's glock after holding nothing: another
  * node may have changed it, so reread it from the lower filesystem.  The
@@ -172,26 +283,10 @@ struct inode *glockfs_get_inode(struct super_block *sb,
  */
 static int glockfs_inode_refresh(struct inode *inode)
 {
-	struct glockfs_sb *sbi = GLOCKFS_SB(inode->i_sb);
-	struct inode *lower = glockfs_lower_inode(inode);
-	struct path path = {
-		.mnt = sbi->s_lower.mnt,
-		.dentry = GLOCKFS_I(inode)->gi_lower_dentry,
-	};
-	struct kstat stat;
-	int err;
-
-	/* Makes a remote lower fs (9p, NFS) fetch the inode afresh. */
-	err = vfs_getattr(&path, &stat, STATX_BASIC_STATS, AT_STATX_FORCE_SYNC);
-	if (err == -ENOENT || err == -ESTALE)
-		err = 0;	/* removed elsewhere: keep what we have */
-	if (err)
-		return err;
 	if (S_ISREG(inode->i_mode))
-		invalidate_mapping_pages(lower->i_mapping, 0, -1);
-	fsstack_copy_attr_all(inode, lower);
-	fsstack_copy_inode_size(inode, lower);
-	return 0;
+		invalidate_mapping_pages(glockfs_lower_inode(inode)->i_mapping,
+					 0, -1);
+	return glockfs_inode_reread(inode, true);
 }
 
 /*
@@ -356,13 +451,16 @@ static int glockfs_lock_parent(struct dentry *dentry, struct inode **ret_dir)
  * makes one with inode number 0): look the new object up again.  Under
  * the lower directory's lock.
  */
-static int glockfs_relookup(struct dentry *dentry)
+static int glockfs_relookup(struct dentry *dentry, bool force)
 {
 	struct dentry *lower_dir = glockfs_lower_dentry(dentry->d_parent);
 	struct dentry *lower = glockfs_lower_dentry(dentry);
 	struct dentry *fresh;
 
-	if (!d_unhashed(lower) && d_really_is_positive(lower) &&
+	/* A dcache-only lower (tmpfs) would lose the file. */
+	if (force && d_inode(lower_dir)->i_op->lookup == simple_lookup)
+		force = false;
+	if (!force && !d_unhashed(lower) && d_really_is_positive(lower) &&
 	    d_inode(lower)->i_ino)
 		return 0;
 	d_drop(lower);
@@ -379,11 +477,13 @@ static int glockfs_relookup(struct dentry *dentry)
 	return 0;
 }
 
-enum glockfs_new_kind { GLOCKFS_NEW_FILE, GLOCKFS_NEW_DIR, GLOCKFS_NEW_LINK };
+enum glockfs_new_kind {
+	GLOCKFS_NEW_FILE, GLOCKFS_NEW_DIR, GLOCKFS_NEW_LINK, GLOCKFS_NEW_NODE
+};
 
 static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
 				 enum glockfs_new_kind kind, umode_t mode,
-				 const char *target, bool excl)
+				 const char *target, dev_t rdev, bool excl)
 {
 	struct glockfs_holder gh;
 	struct inode *lower_dir, *inode;
@@ -407,24 +507,31 @@ static int glockfs_create_object(struct inode *dir, struct dentry *dentry,
 		 * it, not fail with EEXIST.
 		 */
 		if (err == -EEXIST && !excl) {
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 			if (!err && !d_is_reg(glockfs_lower_dentry(dentry)))
 				err = -EEXIST;
 		} else if (!err) {
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		}
 		break;
 	case GLOCKFS_NEW_DIR:
 		err = glockfs_do_mkdir(lower_dir, glockfs_lower_dentry(dentry),
 				       mode);
 		if (!err)
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
 		break;
 	case GLOCKFS_NEW_LINK:
 		err = glockfs_do_symlink(lower_dir,
 					 glockfs_lower_dentry(dentry), target);
 		if (!err)
-			err = glockfs_relookup(dentry);
+			err = glockfs_relookup(dentry, false);
+		break;
+	case GLOCKFS_NEW_NODE:
+		/* -EPERM or -EOPNOTSUPP where the lower fs refuses the kind. */
+		err = glockfs_do_mknod(lower_dir, glockfs_lower_dentry(dentry),
+				       mode, rdev);
+		if (!err)
+			err = glockfs_relookup(dentry, false);
 		break;
 	}
 	if (err)
@@ -449,19 +556,130 @@ out_dq:
 static int glockfs_create(struct user_namespace *ns, struct inode *dir,
 			  struct dentry *dentry, umode_t mode, bool excl)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_FILE, mode, NULL, excl);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_FILE, mode, NULL, 0,
+				     excl);
 }
 
 static int glockfs_mkdir(struct user_namespace *ns, struct inode *dir,
 			 struct dentry *dentry, umode_t mode)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_DIR, mode, NULL, true);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_DIR, mode, NULL, 0,
+				     true);
 }
 
 static int glockfs_symlink(struct user_namespace *ns, struct inode *dir,
 			   struct dentry *dentry, const char *target)
 {
-	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_LINK, 0, target, true);
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_LINK, 0, target, 0,
+				     true);
+}
+
+static int glockfs_mknod(struct user_namespace *ns, struct inode *dir,
+			 struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	return glockfs_create_object(dir, dentry, GLOCKFS_NEW_NODE, mode, NULL,
+				     rdev, true);
+}
+
+/*
+ * A hard link holds the directory and the inode in EX, in glock-number
+ * order as rename does: the inode's link count changes, and every node
+ * that cached it (or the directory) rereads it when it is next granted.
+ * The count is our own, as in remove below: a lower fs without a cache
+ * (9p) does not update its object.
+ */
+static int glockfs_link(struct dentry *old_dentry, struct inode *dir,
+			struct dentry *new_dentry)
+{
+	struct inode *inode = d_inode(old_dentry);
+	struct glockfs_glock *gls[2] = { GL(dir), GL(inode) };
+	struct dentry *lower_old = glockfs_lower_dentry(old_dentry);
+	struct glockfs_holder ghs[2];
+	struct inode *lower_dir;
+	int err;
+
+	err = glockfs_glock_nq_m(2, gls, GLOCK_DEV_MODE_EX, ghs);
+	if (err)
+		return err;
+	err = glockfs_lock_parent(new_dentry, &lower_dir);
+	if (err)
+		goto out_dq;
+	dget(lower_old);
+	/* An O_TMPFILE's lower dentry is unhashed: only a negative is gone. */
+	if (d_really_is_negative(lower_old))
+		err = -ENOENT;
+	else
+		err = glockfs_do_link(lower_old, lower_dir,
+				      glockfs_lower_dentry(new_dentry));
+	dput(lower_old);
+	/*
+	 * 9p gives the new lower dentry the old name's inode object, whose
+	 * open fids name the old path: once that name is unlinked (by any
+	 * node), calls through the new name would fail with ENOENT.  A
+	 * lookup of its own gives it an object that walks its own name.
+	 */
+	if (!err)
+		err = glockfs_relookup(new_dentry, true);
+	if (err)
+		goto out_unlock;
+	inc_nlink(inode);
+	inode->i_ctime = current_time(inode);
+	ihold(inode);
+	d_instantiate(new_dentry, inode);
+	fsstack_copy_attr_times(dir, lower_dir);
+	fsstack_copy_inode_size(dir, lower_dir);
+out_unlock:
+	inode_unlock(lower_dir);
+out_dq:
+	glockfs_glock_dq_m(2, ghs);
+	return err;
+}
+
+/*
+ * O_TMPFILE: the lower's unnamed file, opened here and kept as the lower
+ * file of our page cache.  The directory does not change: SH.  A lower fs
+ * without ->tmpfile (9p) gives -EOPNOTSUPP, which open(2) returns.
+ */
+static int glockfs_tmpfile(struct user_namespace *ns, struct inode *dir,
+			   struct file *file, umode_t mode)
+{
+	struct glockfs_sb *sbi = GLOCKFS_SB(dir->i_sb);
+	struct dentry *dentry = file->f_path.dentry;
+	struct glockfs_inode *gi;
+	struct path lower_dir;
+	struct glockfs_holder gh;
+	struct file *lower;
+	struct inode *inode;
+	int err;
+
+	glockfs_lower_path(dentry->d_parent, &lower_dir);
+	err = glockfs_glock_nq(GL(dir), GLOCK_DEV_MODE_SH, &gh);
+	if (err)
+		return err;
+	lower = glockfs_do_tmpfile(&lower_dir, mode,
+				   O_RDWR | O_LARGEFILE | (file->f_flags & O_EXCL),
+				   sbi->s_cred);
+	glockfs_glock_dq(&gh);
+	if (IS_ERR(lower))
+		return PTR_ERR(lower);
+	inode = glockfs_get_inode(dir->i_sb, lower->f_path.dentry);
+	if (IS_ERR(inode)) {
+		fput(lower);
+		return PTR_ERR(inode);
+	}
+	gi = GLOCKFS_I(inode);
+	if (gi->gi_lower_dentry != lower->f_path.dentry || inode->i_nlink) {
+		/* A cached inode of a removed file whose number came back. */
+		iput(inode);
+		fput(lower);
+		return -ESTALE;
+	}
+	/* Our page cache's lower file: glockfs_open_lower() finds it. */
+	gi->gi_lower_file = lower;
+	dentry->d_fsdata = dget(gi->gi_lower_dentry);
+	set_nlink(inode, 1);	/* d_tmpfile() takes it to 0 */
+	d_tmpfile(file, inode);
+	return finish_open_simple(file, 0);
 }
 
 static int glockfs_remove(struct inode *dir, struct dentry *dentry, bool isdir)
@@ -646,6 +864,92 @@ out_unlock:
 	return err;
 }
 
+static int glockfs_do_fiemap(struct inode *lower,
+			     struct fiemap_extent_info *fieinfo, u64 start,
+			     u64 len)
+{
+	int err = lower->i_op->fiemap(lower, fieinfo, start, len);
+
+	pr_debug("fiemap(ino %lu, %llu, %llu) = %d, %u extents\n",
+		 lower->i_ino, start, len, err, fieinfo->fi_extents_mapped);
+	return err;
+}
+
+/*
+ * The lower's FIEMAP copies extents to user memory, which may be a mapping
+ * of a glockfs file (generic/742): under SH with page faults disabled, and
+ * when that comes back -EFAULT, the array is faulted in with the glock
+ * dropped and the whole call done again (see file.c).
+ */
+static int glockfs_fiemap_lower(struct inode *inode,
+				struct fiemap_extent_info *fieinfo,
+				u64 start, u64 len)
+{
+	size_t size = array_size(fieinfo->fi_extents_max,
+				 sizeof(struct fiemap_extent));
+	char __user *buf = (char __user *)fieinfo->fi_extents_start;
+	u32 flags = fieinfo->fi_flags;
+	struct glockfs_holder gh;
+	int err, tries;
+
+	for (tries = 0; tries < 8; tries++) {
+		if (size && fault_in_writeable(buf, size) == size)
+			return -EFAULT;
+		err = glockfs_glock_nq(GL(inode), GLOCK_DEV_MODE_SH, &gh);
+		if (err)
+			return err;
+		/* The lower fs knows only what was written back to it. */
+		err = filemap_write_and_wait(inode->i_mapping);
+		if (!err) {
+			fieinfo->fi_flags = flags;
+			fieinfo->fi_extents_mapped = 0;
+			pagefault_disable();
+			err = glockfs_do_fiemap(glockfs_lower_inode(inode),
+						fieinfo, start, len);
+			pagefault_enable();
+		}
+		glockfs_glock_dq(&gh);
+		if (err != -EFAULT)
+			break;
+	}
+	return err;
+}
+
+/*
+ * FIEMAP: the lower's where it has one; else the truth as far as we know
+ * it: the data is all in one extent [0, size) of unknown location, the
+ * last one, and an empty file has none.  The size is read under SH and
+ * the extent copied out with the glock dropped.
+ */
+static int glockfs_fiemap(struct inode *inode,
+			  struct fiemap_extent_info *fieinfo, u64 start,
+			  u64 len)
+{
+	struct glockfs_holder gh;
+	loff_t size;
+	int err;
+
+	if (!S_ISREG(inode->i_mode))
+		return -EOPNOTSUPP;
+	if (glockfs_lower_inode(inode)->i_op->fiemap)
+		return glockfs_fiemap_lower(inode, fieinfo, start, len);
+	err = fiemap_prep(inode, fieinfo, start, &len, 0);
+	if (err)
+		return err;
+	err = glockfs_glock_nq(GL(inode), GLOCK_DEV_MODE_SH, &gh);
+	if (err)
+		return err;
+	size = i_size_read(inode);
+	glockfs_glock_dq(&gh);
+	if (!size || start >= size)
+		return 0;
+	err = fiemap_fill_next_extent(fieinfo, 0, 0,
+				      round_up(size, inode->i_sb->s_blocksize),
+				      FIEMAP_EXTENT_LAST |
+				      FIEMAP_EXTENT_UNKNOWN);
+	return err < 0 ? err : 0;
+}
+
 static const char *glockfs_get_link(struct dentry *dentry,
 				    struct inode *inode,
 				    struct delayed_call *done)
@@ -660,20 +964,33 @@ const struct inode_operations glockfs_dir_iops = {
 	.create		= glockfs_create,
 	.mkdir		= glockfs_mkdir,
 	.symlink	= glockfs_symlink,
+	.mknod		= glockfs_mknod,
+	.link		= glockfs_link,
 	.unlink		= glockfs_unlink,
 	.rmdir		= glockfs_rmdir,
 	.rename		= glockfs_rename,
+	.tmpfile	= glockfs_tmpfile,
 	.getattr	= glockfs_getattr,
 	.setattr	= glockfs_setattr,
+	.listxattr	= glockfs_listxattr,
+	.get_acl	= glockfs_get_acl,
+	.fileattr_get	= glockfs_fileattr_get,
+	.fileattr_set	= glockfs_fileattr_set,
 };
 
 const struct inode_operations glockfs_file_iops = {
 	.getattr	= glockfs_getattr,
 	.setattr	= glockfs_setattr,
+	.listxattr	= glockfs_listxattr,
+	.get_acl	= glockfs_get_acl,
+	.fiemap		= glockfs_fiemap,
+	.fileattr_get	= glockfs_fileattr_get,
+	.fileattr_set	= glockfs_fileattr_set,
 };
 
 const struct inode_operations glockfs_symlink_iops = {
 	.get_link	= glockfs_get_link,
 	.getattr	= glockfs_getattr,
 	.setattr	= glockfs_setattr,
+	.listxattr	= glockfs_listxattr,
 };

@@ -8,6 +8,12 @@
  *            (blocking: LOCK, CONVERT), sirt/sirtvar (time between
  *            requests), dcount (requests sent to the agent), qcount (local
  *            holders queued).
+ *   cache    the node's glock cache (glock.c): "cached" glocks granted to
+ *            the node (not UN), "lru" of those idle on the LRU,
+ *            "reclaiming" releases started by the cache and not done,
+ *            "max_glocks" the mount's limit (0: none), "shrinker_demotes"
+ *            and "limit_demotes" releases started by the shrinker and by
+ *            the limit, "evict_releases" glocks released with their inode.
  * The smoothing is gfs2's: srtt moves 1/8 of the way to a sample, the
  * variance 1/4 of the way to the deviation.
  */
@@ -36,6 +42,7 @@ static void glocks_flags(const struct glockfs_glock *gl, char *buf)
 	static const char letters[] = {
 		[GLF_REQ] = 'r', [GLF_DEMOTE] = 'D', [GLF_RELEASE] = 'R',
 		[GLF_DEMOTING] = 'd', [GLF_REFRESH] = 'f',
+		[GLF_RECLAIM] = 'c', [GLF_FREEING] = 'F',
 	};
 	unsigned int i;
 
@@ -48,7 +55,7 @@ static void glocks_flags(const struct glockfs_glock *gl, char *buf)
 static void glocks_show_one(struct seq_file *m, struct glockfs_glock *gl)
 {
 	struct glockfs_holder *gh;
-	char flags[8];
+	char flags[16];
 
 	glocks_flags(gl, flags);
 	seq_printf(m, "G: s:%s n:%u/%llx f:%s t:%s d:%s/%lu h:%u r:%s\n",
@@ -118,6 +125,25 @@ static int glstats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(glstats);
 
+static int cache_show(struct seq_file *m, void *v)
+{
+	struct glockfs_sb *sbi = m->private;
+	struct glockfs_cache *c = &sbi->s_cache;
+
+	seq_printf(m, "cached %ld\n", atomic_long_read(&c->c_cached));
+	seq_printf(m, "lru %lu\n", READ_ONCE(c->c_lru_count));
+	seq_printf(m, "reclaiming %ld\n", atomic_long_read(&c->c_reclaiming));
+	seq_printf(m, "max_glocks %lu\n", c->c_max);
+	seq_printf(m, "shrinker_demotes %ld\n",
+		   atomic_long_read(&c->c_shrink_demotes));
+	seq_printf(m, "limit_demotes %ld\n",
+		   atomic_long_read(&c->c_limit_demotes));
+	seq_printf(m, "evict_releases %ld\n",
+		   atomic_long_read(&c->c_evict_releases));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(cache);
+
 void glockfs_stats_mount(struct glockfs_sb *sbi)
 {
 	sbi->s_debugfs = debugfs_create_dir(sbi->s_lockspace,
@@ -126,6 +152,7 @@ void glockfs_stats_mount(struct glockfs_sb *sbi)
 			    &glocks_fops);
 	debugfs_create_file("glstats", 0400, sbi->s_debugfs, sbi,
 			    &glstats_fops);
+	debugfs_create_file("cache", 0400, sbi->s_debugfs, sbi, &cache_fops);
 }
 
 void glockfs_stats_unmount(struct glockfs_sb *sbi)

@@ -2,12 +2,14 @@
 /*
  * glockfs superblock, dentries, mount options and module glue.
  *
- *   mount -t glockfs -o lockspace=NAME /shared/dir /mnt/x
+ *   mount -t glockfs -o lockspace=NAME[,max_glocks=N] /shared/dir /mnt/x
  *
  * stacks over a directory on shared storage.  The lockspace names the
  * cluster lock namespace; the mount fails at once when no lock agent has
  * /dev/glock open, and withdraws (I/O returns -EIO, unmount still works)
- * when the agent goes away or reports the node's locks lost.
+ * when the agent goes away or reports the node's locks lost.  max_glocks
+ * bounds the glocks the node keeps granted for the mount (glock.c's glock
+ * cache; 0, the default: only memory pressure does).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -95,6 +97,8 @@ static int glockfs_show_options(struct seq_file *m, struct dentry *root)
 	struct glockfs_sb *sbi = GLOCKFS_SB(root->d_sb);
 
 	seq_show_option(m, "lockspace", sbi->s_lockspace);
+	if (sbi->s_cache.c_max)
+		seq_printf(m, ",max_glocks=%lu", sbi->s_cache.c_max);
 	if (glockfs_withdrawn(sbi))
 		seq_puts(m, ",withdrawn");
 	return 0;
@@ -159,16 +163,18 @@ const struct dentry_operations glockfs_dentry_ops = {
 	.d_release	= glockfs_d_release,
 };
 
-enum { OPT_LOCKSPACE, OPT_ERR };
+enum { OPT_LOCKSPACE, OPT_MAX_GLOCKS, OPT_ERR };
 
 static const match_table_t glockfs_tokens = {
 	{ OPT_LOCKSPACE, "lockspace=%s" },
+	{ OPT_MAX_GLOCKS, "max_glocks=%s" },
 	{ OPT_ERR, NULL },
 };
 
 static int glockfs_parse_options(struct glockfs_sb *sbi, char *options)
 {
 	substring_t args[MAX_OPT_ARGS];
+	unsigned int max;
 	char *p;
 
 	while (options && (p = strsep(&options, ",")) != NULL) {
@@ -184,6 +190,21 @@ static int glockfs_parse_options(struct glockfs_sb *sbi, char *options)
 			}
 			match_strlcpy(sbi->s_lockspace, &args[0],
 				      sizeof(sbi->s_lockspace));
+			break;
+		case OPT_MAX_GLOCKS:
+			/*
+			 * An access may need idle glocks to stay (a copy
+			 * between two mapped files faults on both): below
+			 * a few per task the mount would release what it
+			 * is using, and page faults could go round for ever.
+			 */
+			if (match_uint(&args[0], &max) ||
+			    (max && max < GLOCKFS_MAX_GLOCKS_MIN)) {
+				pr_err("max_glocks must be 0 (no limit) or at least %d\n",
+				       GLOCKFS_MAX_GLOCKS_MIN);
+				return -EINVAL;
+			}
+			sbi->s_cache.c_max = max;
 			break;
 		default:
 			pr_err("unknown mount option \"%s\"\n", p);
@@ -220,6 +241,7 @@ static int glockfs_fill_super(struct super_block *sb, void *data, int silent)
 	for (i = 0; i < ARRAY_SIZE(sbi->s_glocks); i++)
 		INIT_HLIST_HEAD(&sbi->s_glocks[i]);
 	INIT_LIST_HEAD(&sbi->s_dev_list);
+	glockfs_cache_init(sbi);
 
 	err = glockfs_parse_options(sbi, md->options);
 	if (err)
@@ -254,6 +276,9 @@ static int glockfs_fill_super(struct super_block *sb, void *data, int silent)
 	sb->s_blocksize = PAGE_SIZE;
 	sb->s_blocksize_bits = PAGE_SHIFT;
 	sb->s_flags |= SB_NOSEC;
+	/* ACLs are the lower's: with them the VFS leaves umask to it. */
+	sb->s_flags |= lower_sb->s_flags & SB_POSIXACL;
+	sb->s_xattr = glockfs_xattr_handlers;
 
 	err = glockfs_dev_mount(sbi);
 	if (err)
@@ -266,6 +291,9 @@ static int glockfs_fill_super(struct super_block *sb, void *data, int silent)
 	if (!sb->s_root)
 		return -ENOMEM;
 	sb->s_root->d_fsdata = dget(sbi->s_lower.dentry);
+	err = glockfs_cache_mount(sbi);
+	if (err)
+		return err;
 	glockfs_stats_mount(sbi);
 	pr_info("%s: mounted over %s\n", sbi->s_lockspace, md->lower_name);
 	return 0;
@@ -287,9 +315,12 @@ static void glockfs_kill_sb(struct super_block *sb)
 {
 	struct glockfs_sb *sbi = GLOCKFS_SB(sb);
 
+	if (sbi)
+		glockfs_cache_unmount(sbi);
 	kill_anon_super(sb);	/* evicts every inode: releases its glock */
 	if (!sbi)
 		return;
+	glockfs_cache_exit(sbi);
 	glockfs_stats_unmount(sbi);
 	glockfs_dev_unmount(sbi);
 	WARN_ON_ONCE(sbi->s_nr_glocks);

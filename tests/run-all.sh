@@ -146,6 +146,7 @@ for stage in $stages; do
 		[ -x tests/vm/vm-cluster-test.sh ] && run_script vm-cluster vm-cluster tests/vm/vm-cluster-test.sh
 		[ -x tests/vm/dio-cluster.sh ] && run_script dio-cluster dio-cluster tests/vm/dio-cluster.sh
 		[ -x tests/vm/posix-cluster.sh ] && run_script posix-cluster posix-cluster tests/vm/posix-cluster.sh
+		[ -x tests/vm/cache-cluster.sh ] && run_script cache-cluster cache-cluster tests/vm/cache-cluster.sh
 		;;
 	*)
 		echo "unknown stage $stage" >&2

@@ -78,6 +78,8 @@ io_checks() {	# io_checks LOWER
 	t "dio-test (O_DIRECT, mmapped buffers, punch, truncate)" \
 		/dio-test $g "$lower" $dio_tests
 	echo "${dyndbg%+p}-p" >/sys/kernel/debug/dynamic_debug/control 2>/dev/null
+	t "fs-surface (link, mknod, tmpfile, xattr, ACL, fallocate, fiemap, seek, copy_file_range)" \
+		/fs-surface $g "$lower"
 	# Which paths ran (pr_debug of kmod/file.c; approximate if the ring
 	# buffer wrapped).
 	for w in 'open_lower_dio.* = 0' 'open_lower_dio.* = -22' lower_read \
@@ -106,6 +108,68 @@ io_checks() {	# io_checks LOWER
 	head -5 /sys/kernel/debug/glockfs/ls1/glstats
 	rm -f $g/*
 	t "umount" umount $g
+}
+
+# The glock cache (kmod/glock.c): max_glocks bounds the glocks the node
+# keeps granted; the shrinker gives idle ones back while their inodes stay.
+cache_val() {	# cache_val KEY: a line of the mount's debugfs cache file
+	awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/debug/glockfs/lsc/cache
+}
+cache_checks() {
+	lower=/tmp/lowc
+	n=300
+	max=64
+	mkdir -p $lower /mnt/g2
+	for i in $(seq 1 $n); do echo "f$i" >$lower/f$i; done
+	t "mount with max_glocks=$max" mount -t glockfs \
+		-o lockspace=lsc,max_glocks=$max $lower /mnt/g || return
+	t "max_glocks in /proc/mounts" grep -q "/mnt/g glockfs .*max_glocks=$max" /proc/mounts
+	tn "max_glocks below 64 refused" mount -t glockfs \
+		-o lockspace=lsc2,max_glocks=63 $lower /mnt/g2
+	tn "max_glocks not a number refused" mount -t glockfs \
+		-o lockspace=lsc2,max_glocks=x $lower /mnt/g2
+	t "max_glocks refusal says why" sh -c "dmesg | grep -q 'max_glocks must be 0 (no limit) or at least 64'"
+	t "read $n files" sh -c "cat /mnt/g/f* >/dev/null"
+	t "releases done" settled lsc
+	cat /sys/kernel/debug/glockfs/lsc/cache | tr '\n' ' '
+	echo
+	cached=$(cache_val cached)
+	held=$(grep -c '^G: s:[SDE]' /sys/kernel/debug/glockfs/lsc/glocks)
+	t "limit: cached glocks $cached <= max_glocks $max" [ "$cached" -le $max ]
+	t "limit: debugfs glocks agrees ($held held)" same "$held" "$cached"
+	t "limit: $(cache_val limit_demotes) demotes >= $((n - max))" \
+		[ "$(cache_val limit_demotes)" -ge $((n - max)) ]
+	t "limit: inodes stayed (no release by eviction)" same "$(cache_val evict_releases)" 0
+	echo "changed" >$lower/f1
+	t "limit: a demoted file reads the lower's new data" same "$(cat /mnt/g/f1)" changed
+	t "umount" umount /mnt/g
+
+	# The shrinker: no limit; 200 files held open so that their inodes
+	# stay when drop_caches evicts the rest.
+	t "mount without max_glocks" mount -t glockfs -o lockspace=lsc $lower /mnt/g || return
+	fds=
+	for i in $(seq 1 200); do fds="$fds $((i + 19))</mnt/g/f$i"; done
+	sh -c "exec $fds; exec sleep 3600" &
+	holder=$!
+	t "read $n files" sh -c "cat /mnt/g/f* >/dev/null"
+	t "releases done" settled lsc
+	before=$(cache_val cached)
+	t "shrinker: $before glocks cached before" [ "$before" -ge 200 ]
+	echo 2 >/proc/sys/vm/drop_caches
+	t "releases done" settled lsc
+	cat /sys/kernel/debug/glockfs/lsc/cache | tr '\n' ' '
+	echo
+	un=$(grep -c '^G: s:UN n:2/' /sys/kernel/debug/glockfs/lsc/glocks)
+	t "shrinker: $(cache_val shrinker_demotes) demotes >= 200" \
+		[ "$(cache_val shrinker_demotes)" -ge 200 ]
+	t "shrinker: $un glocks UN with their inode kept (>= 200)" [ "$un" -ge 200 ]
+	t "shrinker: LRU empty ($(cache_val lru))" same "$(cache_val lru)" 0
+	echo "changed" >$lower/f2
+	t "shrinker: a demoted open file reads the lower's new data" \
+		same "$(cat /mnt/g/f2)" changed
+	kill $holder
+	wait $holder 2>/dev/null
+	t "umount" umount /mnt/g
 }
 
 # GLOCKFS_PARAMS (e.g. fault_retry=0): glockfs with a protection turned
@@ -160,6 +224,7 @@ run() {
 	agent_start
 	io_checks /tmp/lower
 	io_checks /results/lower
+	cache_checks
 
 	# Periodic demotes under load.
 	agent_stop TERM
@@ -199,9 +264,28 @@ run() {
 	cat /tmp/agent.log
 }
 
+# SURFACE_ONLY=1: fs-surface alone, over tmpfs and 9p.
+surface() {
+	echo "=== kmod-guest: $(uname -r), fs-surface only"
+	t "insmod glockfs" insmod /glockfs.ko || return
+	minor=$(awk '$2 == "glock" { print $1 }' /proc/misc)
+	[ -c /dev/glock ] || mknod /dev/glock c 10 "$minor"
+	mkdir -p /tmp/lower /results/lower
+	agent_start
+	for lower in /tmp/lower /results/lower; do
+		t "mount over $lower" mount -t glockfs -o lockspace=ls1 \
+			$lower /mnt/g || return
+		t "fs-surface over $lower" /fs-surface /mnt/g $lower
+		umount /mnt/g || { echo "umount failed"; break; }
+	done
+	dmesg | grep -E 'WARNING|BUG|Call Trace' | tail -20
+}
+
 dio_tests=
 [ "${DIO_TESTS:-all}" = all ] || dio_tests=$(echo "$DIO_TESTS" | tr , ' ')
-if [ -n "${GLOCKFS_PARAMS:-}" ]; then
+if [ "${SURFACE_ONLY:-0}" = 1 ]; then
+	surface >/results/guest.log 2>&1
+elif [ -n "${GLOCKFS_PARAMS:-}" ]; then
 	broken >/results/guest.log 2>&1
 else
 	run >/results/guest.log 2>&1

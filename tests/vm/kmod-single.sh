@@ -19,6 +19,10 @@
 # short count returned; cut_invalidate_lock=0: page faults race truncate
 # and hole punch) and runs only dio-test, to show which of its tests hang
 # or fail without it: that run is expected to fail, and is not for CI.
+# SURFACE_ONLY=1 runs only tests/vm/fs-surface.c (links, mknod, O_TMPFILE,
+# xattrs, ACLs, fallocate, FIEMAP, SEEK_DATA/HOLE, copy_file_range, statfs,
+# inode flags) over tmpfs and 9p: with the module of a branch without them,
+# to show which of its tests fail.
 # FAULT_RETRY=0 is short for GLOCKFS_PARAMS=fault_retry=0.
 set -u
 
@@ -62,7 +66,7 @@ if grep -q 'warning:' "$work/build.log"; then
 	cat "$work/build.log"
 	fail "module build has warnings"
 fi
-for p in glock-test-agent kmod-iotest dio-test; do
+for p in glock-test-agent kmod-iotest dio-test fs-surface; do
 	gcc -static -O2 -Wall -Werror -pthread -I"$top/include" -o "$work/$p" \
 		"$top/tests/vm/$p.c" || fail "build $p"
 done
@@ -92,7 +96,7 @@ add_mod() {	# add_mod NAME: NAME and its dependencies, dependencies first
 }
 for m in virtio_pci 9pnet_virtio 9p; do add_mod $m; done
 cp "$top/kmod/glockfs.ko" "$work/glock-test-agent" "$work/kmod-iotest" \
-	"$work/dio-test" "$root/"
+	"$work/dio-test" "$work/fs-surface" "$root/"
 cp "$top/tests/vm/kmod-guest.sh" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img" ||
@@ -106,7 +110,7 @@ timeout --foreground -k 10 "$QEMU_TIMEOUT" nice qemu-system-x86_64 \
 	-nographic -no-reboot -monitor none \
 	-serial "file:$work/console.log" \
 	-kernel "$kernel" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M ${GLOCKFS_PARAMS:+GLOCKFS_PARAMS=$GLOCKFS_PARAMS }DIO_TESTS=${DIO_TESTS:-all}" \
+	-append "console=ttyS0 panic=-1 loglevel=4 log_buf_len=8M ${GLOCKFS_PARAMS:+GLOCKFS_PARAMS=$GLOCKFS_PARAMS }DIO_TESTS=${DIO_TESTS:-all} SURFACE_ONLY=${SURFACE_ONLY:-0}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$work/results,mount_tag=results,security_model=none" \
 	</dev/null >"$work/qemu.log" 2>&1

@@ -13,6 +13,15 @@
 #           and a counter incremented under flock -x from both nodes at
 #           once loses nothing.
 #
+#   surface the rest of the POSIX surface, each change made on one node and
+#           seen on the other: a hard link (nlink 2 on the other node, the
+#           data through the new name), an unlink of the first name (nlink
+#           1 on the first node), user.* xattrs set, replaced and removed,
+#           a POSIX ACL (setfacl / getfacl), fallocate (mode 0 and
+#           --keep-size) sizes, a FIFO, copy_file_range (tests/vm/
+#           fs-surface.c) read back on the other node, also from a source
+#           the copying node had cached before the other grew it, FIEMAP.
+#
 #   FLOCK_CLUSTER=0 tests/vm/posix-cluster.sh  glockfs.cluster_flock=0 on
 #           both nodes (each node's flock is its own): expected to FAIL.
 #
@@ -32,7 +41,7 @@ if [ -z "${GLOCK_BUILDDIR:-}" ]; then
 fi
 export GLOCK_BUILDDIR
 COUNT=${COUNT:-30}
-PHASES=${PHASES:-flock}
+PHASES=${PHASES:-flock surface}
 own_state=0
 if [ -z "${GLOCK_VM_STATE:-}" ]; then
 	GLOCK_VM_STATE=$(mktemp -d /tmp/posix-cluster.XXXXXX)
@@ -76,6 +85,16 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not install
 	skip "no glockd at $GLOCK_BUILDDIR/daemon/glockd (build the daemon first)"
 make -s -C "$top/kmod" >/dev/null 2>&1 || skip "kmod/glockfs.ko does not build"
 command -v flock >/dev/null || skip "flock(1) (util-linux) not installed"
+case " $PHASES " in
+*" surface "*)
+	for c in setfattr getfattr setfacl getfacl fallocate; do
+		command -v $c >/dev/null ||
+			skip "$c not installed (packages attr, acl, util-linux)"
+	done
+	gcc -static -O2 -Wall -Werror -o "$shared/fs-surface" \
+		"$top/tests/vm/fs-surface.c" || skip "tests/vm/fs-surface.c does not build"
+	;;
+esac
 
 mkdir -p "$shared/fs"
 msg "bringing up 2 guests (state $state)"
@@ -190,9 +209,82 @@ phase_flock() {
 	fi
 }
 
+# ---- surface ----
+
+# same DESCRIPTION GOT WANT
+same() {
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1: got '$2', want '$3'"; fi
+}
+
+# as_lower DESCRIPTION CMD... PATH: CMD on node 1 with PATH under /mnt/g
+# must work, or fail with the error it gives on the lower (/shared/fs);
+# returns 0 only when it worked.
+as_lower() {
+	local d=$1 p=${*: -1} gerr lerr
+	shift
+	set -- "${@:1:$#-1}"
+	if gerr=$(on 1 "$* /mnt/g/$p 2>&1 >/dev/null"); then
+		ok "$d"
+		return 0
+	fi
+	lerr=$(on 1 "$* /shared/fs/$p 2>&1 >/dev/null")
+	if [ $? != 0 ] && [ "${gerr##*: }" = "${lerr##*: }" ]; then
+		ok "$d: refused as the lower refuses it (${gerr##*: })"
+	else
+		bad "$d: glockfs '$gerr', lower '$lerr'"
+	fi
+	return 1
+}
+
+phase_surface() {
+	local d=/mnt/g/s bin=/shared/fs-surface sum out
+
+	on 1 "rm -rf $d; mkdir $d && echo data > $d/a" || { bad "surface: setup"; return; }
+	check "node 1: ln a b" 0 1 "ln $d/a $d/b"
+	same "node 2: nlink 2 after the link on node 1" "$(on 2 "stat -c %h $d/a")" 2
+	same "node 2: the data through the new name" "$(on 2 "cat $d/b")" data
+	check "node 2: rm a" 0 2 "rm $d/a"
+	same "node 1: nlink 1 after the unlink on node 2" "$(on 1 "stat -c %h $d/b")" 1
+	check "node 1: a is gone" 1 1 "test -e $d/a"
+
+	check "node 1: setfattr user.x" 0 1 "setfattr -n user.x -v v1 $d/b"
+	same "node 2: getfattr user.x" "$(on 2 "getfattr --only-values -n user.x $d/b")" v1
+	check "node 2: setfattr user.x (replace)" 0 2 "setfattr -n user.x -v v2 $d/b"
+	same "node 1: the replaced value" "$(on 1 "getfattr --only-values -n user.x $d/b")" v2
+	same "node 1: listed" "$(on 1 "getfattr -d -m '^user\\.' $d/b | grep -c '^user.x='")" 1
+	check "node 2: setfattr -x user.x" 0 2 "setfattr -x user.x $d/b"
+	check "node 1: user.x gone" 1 1 "getfattr -n user.x $d/b >/dev/null 2>&1"
+	as_lower "node 1: setfacl -m u:1234:r" setfacl -m u:1234:r s/b &&
+		same "node 2: getfacl shows the entry" \
+			"$(on 2 "getfacl -cp $d/b 2>/dev/null | grep '^user:1234:'")" "user:1234:r--"
+
+	check "node 1: fallocate -l 1M" 0 1 "fallocate -l 1M $d/f"
+	same "node 2: size 1 MiB" "$(on 2 "stat -c %s $d/f")" 1048576
+	check "node 2: fallocate -o 1M -l 1M" 0 2 "fallocate -o 1M -l 1M $d/f"
+	same "node 1: size 2 MiB" "$(on 1 "stat -c %s $d/f")" 2097152
+	check "node 1: fallocate --keep-size past EOF" 0 1 "fallocate -n -o 2M -l 1M $d/f"
+	same "node 2: size still 2 MiB" "$(on 2 "stat -c %s $d/f")" 2097152
+	same "node 2: zeros" "$(on 2 "tr -d '\\000' < $d/f | wc -c")" 0
+
+	as_lower "node 1: mkfifo" mkfifo s/p &&
+		check "node 2: a FIFO" 0 2 "test -p $d/p"
+
+	sum=$(on 1 "head -c 300000 /dev/urandom > $d/src && md5sum < $d/src")
+	check "node 2: copy_file_range src dst" 0 2 "$bin copy $d/src $d/dst"
+	same "node 1: dst as src" "$(on 1 "md5sum < $d/dst")" "$sum"
+	# Node 2 caches src; node 1 grows it; node 2 copies: the new size.
+	on 2 "cat $d/src >/dev/null"
+	sum=$(on 1 "head -c 200000 /dev/urandom >> $d/src && md5sum < $d/src")
+	check "node 2: copy_file_range of src grown on node 1" 0 2 "$bin copy $d/src $d/dst2"
+	same "node 1: dst2 as the grown src" "$(on 1 "md5sum < $d/dst2")" "$sum"
+	same "node 1: FIEMAP of dst2 (one extent, last)" \
+		"$(on 1 "$bin fiemap $d/dst2")" "0 503808 0x3"
+}
+
 for phase in $PHASES; do
 	case $phase in
 	flock) phase_flock ;;
+	surface) phase_surface ;;
 	*) bad "unknown phase $phase" ;;
 	esac
 done
