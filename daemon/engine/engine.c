@@ -535,12 +535,18 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	return 0;
 }
 
-/* Merges a HELLO's configured nodes into the configuration's union. */
-static int configured_merge(struct glock_engine *eng, const uint32_t *v, size_t n)
+/*
+ * The configuration's union of configured nodes with a HELLO's merged in
+ * (*ret NULL when nothing is new; else the caller installs or frees it).
+ */
+static int configured_merge(const struct glock_engine *eng, const uint32_t *v, size_t n,
+			    uint32_t **ret, size_t *ret_n)
 {
 	uint32_t *u;
 	size_t i, j, k, extra = 0;
 
+	*ret = NULL;
+	*ret_n = eng->n_configured;
 	for (i = 0; i < n; i++)
 		if (!sorted_contains(eng->configured, eng->n_configured, v[i]))
 			extra++;
@@ -549,7 +555,8 @@ static int configured_merge(struct glock_engine *eng, const uint32_t *v, size_t 
 	u = malloc((eng->n_configured + extra) * sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	memcpy(u, eng->configured, eng->n_configured * sizeof(*u));
+	if (eng->n_configured)
+		memcpy(u, eng->configured, eng->n_configured * sizeof(*u));
 	k = eng->n_configured;
 	for (i = 0; i < n; i++)
 		if (!sorted_contains(eng->configured, eng->n_configured, v[i]))
@@ -558,16 +565,15 @@ static int configured_merge(struct glock_engine *eng, const uint32_t *v, size_t 
 	for (i = j = 0; i < k; i++) /* v may repeat a node */
 		if (!j || u[j - 1] != u[i])
 			u[j++] = u[i];
-	free(eng->configured);
-	eng->configured = u;
-	eng->n_configured = j;
+	*ret = u;
+	*ret_n = j;
 	return 0;
 }
 
 /* Room for a startup entry per configured node, so sync_check cannot fail. */
-static int departed_reserve_configured(struct glock_engine *eng)
+static int departed_reserve_configured(struct glock_engine *eng, size_t n_configured)
 {
-	size_t cap = eng->n_departed + eng->n_configured;
+	size_t cap = eng->n_departed + n_configured;
 	struct departed *d;
 
 	if (cap <= eng->cap_departed)
@@ -661,8 +667,17 @@ static void sync_check(struct glock_engine *eng)
 		if (eng->member_synced[i])
 			break;
 	if (i == eng->n_members) {
+		/*
+		 * Nobody has a table: start empty, departed list included.
+		 * Unsynced engines recorded the departures they happened to see
+		 * (a joiner saw none), so theirs differ; what everyone agrees
+		 * on is the HELLOs' configured nodes (startup fencing).
+		 */
+		eng->n_departed = 0;
+		eng->n_startup = 0;
+		eng->n_unknown = 0;
 		startup_departed(eng);
-		mark_all_synced(eng); /* nobody has a table: start empty */
+		mark_all_synced(eng);
 		return;
 	}
 	eng->donor = eng->members[i];
@@ -682,8 +697,9 @@ static void sync_check(struct glock_engine *eng)
 static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 {
 	int idx = member_index(eng, in->u.hello.node);
-	size_t i, nc = in->u.hello.n_configured;
+	size_t i, nc = in->u.hello.n_configured, n_merged;
 	const uint32_t *cfgd = in->u.hello.configured;
+	uint32_t *merged;
 	struct departed *d;
 	int err;
 
@@ -698,11 +714,19 @@ static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 		return -ESTALE;
 	if (eng->member_hello[idx])
 		return -EALREADY;
-	err = configured_merge(eng, cfgd, nc);
+	/* Allocate first: a refused HELLO leaves everything as it was. */
+	err = configured_merge(eng, cfgd, nc, &merged, &n_merged);
 	if (!err)
-		err = departed_reserve_configured(eng);
-	if (err)
+		err = departed_reserve_configured(eng, n_merged);
+	if (err) {
+		free(merged);
 		return err;
+	}
+	if (merged) {
+		free(eng->configured);
+		eng->configured = merged;
+		eng->n_configured = n_merged;
+	}
 	eng->member_hello[idx] = true;
 	/* Only a newcomer's own word counts: old members' state is known here. */
 	if (eng->member_joined[idx])

@@ -788,6 +788,41 @@ static void test_depart_all_second_departure_before_quorum_resets_cleanly(void *
 	glock_engine_free(eng);
 }
 
+/*
+ * Problem scenario: 1, 2 and 3 lost quorum and dropped their tables; 3
+ * crashes (lost with its corosync) as 4 joins: {1,2,3} -> {1,2,4}.  1 and
+ * 2 saw 3 leave and recorded it, 4 never knew 3.  If those records
+ * outlived the fresh start, 1 and 2 would hold every grant for 3's fencing
+ * while 4 granted: the tables would part.  A fresh table starts with the
+ * departed list the HELLOs agree on (startup fencing), the same everywhere.
+ */
+static void test_a_fresh_start_agrees_on_the_departed_list(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t three[] = { 1, 2, 3 }, next[] = { 1, 2, 4 }, lost[] = { 3 };
+	struct glock_departed_rec d1[8], d4[8];
+	struct glock_input in;
+	size_t n1, n4, i;
+
+	assert_int_equal(h_confchg(c, 3, three), 0); /* unsynced: no quorum yet */
+	h_node(c, 3)->active = false;
+	h_add_node(c, 4, false);
+	in = h_confchg_in(3, next);
+	in.u.confchg.lost = lost;
+	in.u.confchg.n_lost = 1;
+	assert_int_equal(h_apply(c, &in), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(h_hello(c, next[i], false), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	assert_true(glock_engine_synced(h_eng(c, 4)));
+	n1 = departed(c, 1, d1);
+	n4 = departed(c, 4, d4);
+	assert_int_equal(n1, n4);
+	assert_int_equal(h_lock(c, 4, 1, G, GLOCK_MODE_EX, 0), 0);
+	assert_non_null(h_find(c, 4, GLOCK_OUT_GRANT, 1));
+	h_assert_consistent(c);
+}
+
 /* ---- startup fencing (DESIGN §3) ---- */
 
 /* HELLO from node with its configured nodes (corosync's nodelist). */
@@ -1004,6 +1039,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_abandoned_snapshot_leaves_no_partial_table, setup2, teardown),
 		T3(test_node_without_quorum_true_after_departure_drops_table_at_next_confchg),
 		cmocka_unit_test(test_depart_all_second_departure_before_quorum_resets_cleanly),
+		cmocka_unit_test_setup_teardown(test_a_fresh_start_agrees_on_the_departed_list, setup_blank3, teardown),
 		cmocka_unit_test_setup_teardown(test_fresh_start_blocks_every_grant_until_absent_nodes_are_fenced, setup_blank2, teardown),
 		cmocka_unit_test_setup_teardown(test_an_absent_node_that_joins_needs_no_fencing, setup_blank2, teardown),
 		cmocka_unit_test_setup_teardown(test_a_joiner_learns_startup_fencing_from_the_snapshot, setup_blank2, teardown),
