@@ -43,7 +43,14 @@ struct glock_engine {
 	uint64_t config_id;
 	bool member_synced[GLOCK_NODES_MAX];
 	bool member_hello[GLOCK_NODES_MAX];
-	bool member_joined[GLOCK_NODES_MAX]; /* joined in the current configuration */
+	/*
+	 * This node does not know the member's sync state: it joined in the
+	 * current configuration, or in an earlier one whose HELLO of it this
+	 * node never got.  Its HELLO's word counts.
+	 */
+	bool member_joined[GLOCK_NODES_MAX];
+	/* This node has followed the member's sync state (its HELLO, or a sync point). */
+	bool member_known[GLOCK_NODES_MAX];
 
 	struct departed *departed; /* sorted by node */
 	size_t n_departed, cap_departed;
@@ -349,8 +356,10 @@ static void unsync_all(struct glock_engine *eng)
 	size_t i;
 
 	table_clear(eng, was_synced);
-	for (i = 0; i < eng->n_members; i++)
+	for (i = 0; i < eng->n_members; i++) {
 		eng->member_synced[i] = false;
+		eng->member_known[i] = true;
+	}
 	eng->reset_since_confchg = true;
 	if (was_synced)
 		emit_simple(eng, GLOCK_OUT_UNSYNCED, eng->cfg.local_node);
@@ -462,6 +471,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	uint32_t next[GLOCK_NODES_MAX];
 	bool next_synced[GLOCK_NODES_MAX] = { false };
 	bool next_joined[GLOCK_NODES_MAX] = { false };
+	bool next_known[GLOCK_NODES_MAX] = { false };
 	size_t n = in->u.confchg.n_members, i, n_glocks = 0;
 	bool departures = false, reset;
 	struct glock **v = NULL;
@@ -513,13 +523,23 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	for (i = 0; i < n; i++) {
 		int old = member_index(eng, next[i]);
 
-		next_joined[i] = old < 0;
-		next_synced[i] = old >= 0 && eng->member_synced[old];
+		/*
+		 * Problem scenario (p2p-sim --chaos --nodes 8 --seed 83): J
+		 * joins {1..7}; 1's HELLO for it comes after the next change
+		 * (3 back: {1..8}).  J took 1 for an old member it knew to be
+		 * unsynced and picked another donor than the others, whose
+		 * snapshot it never got: J never synced.  A member whose state
+		 * J never learnt is a newcomer to J.
+		 */
+		next_known[i] = old >= 0 && eng->member_known[old];
+		next_joined[i] = !next_known[i];
+		next_synced[i] = next_known[i] && eng->member_synced[old];
 	}
 	memcpy(eng->members, next, n * sizeof(*next));
 	eng->config_id = config_hash(next, n);
 	memcpy(eng->member_synced, next_synced, sizeof(next_synced));
 	memcpy(eng->member_joined, next_joined, sizeof(next_joined));
+	memcpy(eng->member_known, next_known, sizeof(next_known));
 	memset(eng->member_hello, 0, sizeof(eng->member_hello));
 	eng->n_members = n;
 	if (departures) {
@@ -641,8 +661,10 @@ static void mark_all_synced(struct glock_engine *eng)
 	bool was = glock_engine_synced(eng);
 	size_t i;
 
-	for (i = 0; i < eng->n_members; i++)
+	for (i = 0; i < eng->n_members; i++) {
 		eng->member_synced[i] = true;
+		eng->member_known[i] = true;
+	}
 	eng->sync_phase = SYNC_DONE;
 	if (!was)
 		emit_simple(eng, GLOCK_OUT_SYNCED, eng->cfg.local_node);
@@ -731,6 +753,7 @@ static int apply_hello(struct glock_engine *eng, const struct glock_input *in)
 	/* Only a newcomer's own word counts: old members' state is known here. */
 	if (eng->member_joined[idx])
 		eng->member_synced[idx] = in->u.hello.synced && !eng->reset_since_confchg;
+	eng->member_known[idx] = true;
 	/*
 	 * A startup node that joins is fenced no more: its glockd is here, and
 	 * a node cut off from the quorate partition dropped its table at the

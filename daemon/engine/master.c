@@ -395,9 +395,23 @@ static int apply_report(struct glock_p2p *p, uint32_t from, const struct glock_p
 		if (!gl)
 			return -ENOMEM;
 	}
-	if (gl->recovering && (r->mode != GLOCK_MODE_UN || r->down.lvb_valid) &&
+	/*
+	 * A holder's copy is the LVB: nobody wrote it since its grant (or
+	 * since its own down-conversion from EX, which its copy is).
+	 * Problem scenario (p2p-sim --nodes 9 --seed 923, --nodes 3 --seed
+	 * 915): R released G writing v1; the old master applied it, but R's
+	 * RELEASED was lost; H took EX, wrote v2, was answered; the old
+	 * master died (or forgot G).  R reports its release in flight: its
+	 * copy was taken, and the sequence that judged it is not comparable
+	 * with anything the new master has (the lineage that wrote v2 is
+	 * gone), so v1 came back as the LVB, or beat the copy of a holder
+	 * granted since.  A release in flight to a master that is no longer
+	 * G's may have been applied and overwritten: its LVB is not used
+	 * (the DLM likewise ends an unlock in flight to a dead master and
+	 * marks the LVB not valid).  With no holder, G's LVB is not valid.
+	 */
+	if (gl->recovering && r->mode != GLOCK_MODE_UN &&
 	    (gl->lvb_invalid || r->lvb_seq > gl->lvb_seq)) {
-		/* A holder's copy is the LVB: nobody wrote it since its grant. */
 		memcpy(gl->lvb, r->lvb, GLOCK_LVB_LEN);
 		gl->lvb_seq = r->lvb_seq;
 		gl->lvb_invalid = false;

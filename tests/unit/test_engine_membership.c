@@ -533,6 +533,42 @@ static void test_join_transfers_the_lowest_synced_members_table(void **state)
 	h_assert_consistent(c);
 }
 
+/*
+ * Problem scenario (p2p-sim --chaos --nodes 3-8, seeds 83, 148, 179): 4 joins
+ * {1,2,3}; 2's and 3's HELLOs reach it, then 5 joins before 1's.  To 4, 1
+ * was an old member of its first configuration whose state it never
+ * learnt, taken as unsynced: 4 waited for 2's snapshot while 1 sent it,
+ * and never synced.  A member whose state a node never learnt is a
+ * newcomer to it: its HELLO's word counts.
+ */
+static void test_joiner_takes_the_word_of_a_member_it_never_heard(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t four[] = { 1, 2, 3, 4 }, five[] = { 1, 2, 3, 4, 5 };
+	struct h_snapshot s;
+	uint32_t i;
+
+	assert_int_equal(h_lock(c, 1, 1, G, GLOCK_MODE_EX, 0), 0);
+	h_add_node(c, 4, false);
+	assert_int_equal(h_confchg(c, 4, four), 0);
+	assert_int_equal(h_hello(c, 2, true), 0);
+	assert_int_equal(h_hello(c, 3, true), 0);
+	assert_int_equal(h_hello(c, 4, false), 0);
+	h_add_node(c, 5, false);
+	assert_int_equal(h_confchg(c, 5, five), 0);
+	for (i = 1; i <= 5; i++)
+		assert_int_equal(h_hello(c, i, i <= 3), 0);
+	assert_int_equal(h_quorum(c, 2, true), 0);
+	assert_int_equal(h_count(c, 1, GLOCK_OUT_SEND_SNAPSHOT), 1);
+	h_snapshot_take(c, 1, &s);
+	assert_int_equal(h_snapshot_feed(c, &s, 0), 0);
+	assert_true(glock_engine_synced(h_eng(c, 4)));
+	assert_true(glock_engine_synced(h_eng(c, 5)));
+	assert_int_equal(h_held(c, 4, G, 1), GLOCK_MODE_EX);
+	h_assert_consistent(c);
+	h_snapshot_free(c, &s);
+}
+
 static void test_ops_between_sync_point_and_snapshot_end_are_replayed(void **state)
 {
 	struct h_cluster *c = *state;
@@ -1032,6 +1068,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fresh_cluster_syncs_at_the_last_of_hellos_and_quorum, setup_blank3, teardown),
 		cmocka_unit_test_setup_teardown(test_fresh_cluster_does_not_sync_without_quorum, setup_blank2, teardown),
 		cmocka_unit_test_setup_teardown(test_join_transfers_the_lowest_synced_members_table, setup4, teardown),
+		cmocka_unit_test_setup_teardown(test_joiner_takes_the_word_of_a_member_it_never_heard, setup3, teardown),
 		cmocka_unit_test_setup_teardown(test_ops_between_sync_point_and_snapshot_end_are_replayed, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_end_with_wrong_count_is_eproto_and_joiner_stays_empty, setup4, teardown),
 		cmocka_unit_test_setup_teardown(test_fenced_between_sync_point_and_snapshot_end_reaches_joiner, setup4, teardown),

@@ -1220,6 +1220,82 @@ static void test_stale_report_parked_lets_its_generation_count(void **state)
 	assert_int_equal(count(2, GLOCK_OUT_GRANT, rh), 1);
 }
 
+/*
+ * Problem scenario (p2p-sim --nodes 9 --seed 923, --nodes 3 --seed 915):
+ * 1 releases G writing 0x11; G's master 2 applies it and grants 3's EX,
+ * 1's RELEASED stays in flight; 3 writes 0x22 and is answered; G goes
+ * idle at 2.
+ * 4 joins and gains G: 1 reports its release in flight, nobody else has
+ * G.  Its copy was taken and 0x11 came back while 3's later write was
+ * lost with no one saying so.  (915: the copy's sequence also beat the
+ * one of a holder granted since, by a master that had lost the LVB.)
+ */
+static void test_release_in_flight_to_an_old_master_gives_no_lvb(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, four[] = { 1, 2, 3, 4 };
+	struct glock_name g;
+	uint64_t r1, r3;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 2, four, 4, 4, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r3), 0);
+	deliver_link_head(3, 2); /* 3 waits, 2 asks 1 to demote */
+	assert_int_equal(release_lvb(1, &g, 0x11), 0);
+	deliver_link_head(1, 2); /* applied; the RELEASED stays in flight */
+	deliver_link_head(2, 3);
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(last(3, GLOCK_OUT_GRANT)->lvb[0], 0x11);
+	assert_int_equal(release_lvb(3, &g, 0x22), 0);
+	deliver_link_head(3, 2);
+	deliver_link_head(2, 3); /* 3 is answered, G idle at 2 */
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+
+	node_start(4);
+	memcpy(C.members, four, sizeof(four));
+	C.n_members = 4;
+	confchg(); /* 1 reports its LOCK and its release in flight to 4 */
+	ready_all();
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_not_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x11);
+}
+
+/* The same with the old master dead: what it applied since died with it. */
+static void test_release_in_flight_to_a_dead_master_gives_no_lvb(void **state)
+{
+	struct glock_name g;
+	uint64_t r1, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_mastered_by(3, 100);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r1), 0);
+	deliver_all();
+	assert_int_equal(release_lvb(1, &g, 0x11), 0);
+	deliver_link_head(1, 3); /* applied; the RELEASED stays in flight */
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2);
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+	assert_int_equal(release_lvb(2, &g, 0x22), 0);
+	deliver_link_head(2, 3);
+	deliver_link_head(3, 2);
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r1), 0);
+
+	crash(3); /* 1 reports its LOCK and its release in flight */
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r1), 1);
+	assert_int_not_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x11);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1255,6 +1331,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
 					  teardown),
 		cmocka_unit_test_teardown(test_glock_made_again_starts_above_its_old_lvb_sequence,
+					  teardown),
+		cmocka_unit_test_teardown(test_release_in_flight_to_an_old_master_gives_no_lvb,
+					  teardown),
+		cmocka_unit_test_teardown(test_release_in_flight_to_a_dead_master_gives_no_lvb,
 					  teardown),
 	};
 
