@@ -567,10 +567,9 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 {
 	struct glockd_cluster *c = ctx;
 	struct glockd *gd = c->gd;
-	int err;
-
 	bool was_startup = in->kind == GLOCK_IN_HELLO &&
 			   startup_departed(gd->engine, in->u.hello.node);
+	int err;
 
 	err = glock_engine_apply(gd->engine, in);
 	if (err && in->kind == GLOCK_IN_OP && in->u.op.node == gd->local_node) {
