@@ -539,16 +539,53 @@ static void snapshot_send(struct glockd_cluster *c)
 	sendq_kick(c);
 }
 
-/* Is node departed with unknown grants (startup fencing)? */
-static bool startup_departed(const struct glock_engine *eng, uint32_t node)
+/* The engine's departed list (at most DEPARTED_MAX), for before/after. */
+static size_t departed_now(const struct glock_engine *eng, struct glock_departed_rec *d)
 {
-	struct glock_departed_rec d[DEPARTED_MAX];
-	size_t n = glock_engine_departed(eng, d, DEPARTED_MAX), i;
+	size_t n = glock_engine_departed(eng, d, DEPARTED_MAX);
 
-	for (i = 0; i < n && i < DEPARTED_MAX; i++)
+	return n < DEPARTED_MAX ? n : DEPARTED_MAX;
+}
+
+static const struct glock_departed_rec *departed_in(const struct glock_departed_rec *d, size_t n,
+						    uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
 		if (d[i].node == node)
-			return d[i].startup;
-	return false;
+			return &d[i];
+	return NULL;
+}
+
+/*
+ * Departed nodes that a HELLO or QUORUM took off the list without a
+ * RECOVERY_DONE: a startup node that joined, or what a fresh table does
+ * not keep (DESIGN §3 rule 8).  They hold nothing any table knows, so the
+ * lock path's placeholders for them go as after a recovery (DESIGN §9).
+ */
+static void departed_vanished(struct glockd_cluster *c, const struct glock_departed_rec *before,
+			      size_t n_before)
+{
+	struct glock_departed_rec *after = malloc(DEPARTED_MAX * sizeof(*after));
+	size_t n_after, i;
+
+	if (!after) {
+		log_err("out of memory comparing departed lists");
+		return;
+	}
+	n_after = departed_now(c->gd->engine, after);
+	for (i = 0; i < n_before; i++) {
+		if (departed_in(after, n_after, before[i].node))
+			continue;
+		if (before[i].startup)
+			log_node(LOG_NOTICE, before[i].node,
+				 "startup fencing: node %u joined before it was fenced: not fenced",
+				 before[i].node);
+		c->ops->fenced(c->gd, before[i].node, false);
+		c->ops->fenced(c->gd, before[i].node, true);
+	}
+	free(after);
 }
 
 /* Work noted by the output callback, done once apply() has returned. */
@@ -567,10 +604,17 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 {
 	struct glockd_cluster *c = ctx;
 	struct glockd *gd = c->gd;
-	bool was_startup = in->kind == GLOCK_IN_HELLO &&
-			   startup_departed(gd->engine, in->u.hello.node);
+	/* HELLO and QUORUM may end departures without a RECOVERY_DONE. */
+	bool watch = in->kind == GLOCK_IN_HELLO || in->kind == GLOCK_IN_QUORUM;
+	struct glock_departed_rec *before = NULL;
+	size_t n_before = 0;
 	int err;
 
+	if (watch && glock_engine_departed(gd->engine, NULL, 0)) {
+		before = malloc(DEPARTED_MAX * sizeof(*before));
+		if (before)
+			n_before = departed_now(gd->engine, before);
+	}
 	err = glock_engine_apply(gd->engine, in);
 	if (err && in->kind == GLOCK_IN_OP && in->u.op.node == gd->local_node) {
 		/* The agent answers its requester (-EEXIST: a resend, already queued). */
@@ -580,17 +624,10 @@ static int deliver_item(void *ctx, const struct glock_input *in)
 		log_rl(&c->rl_apply, LOG_DEBUG, "input kind %d refused by the engine: %s",
 		       in->kind, glock_engine_strerror(err));
 	}
-	if (!err && was_startup && !startup_departed(gd->engine, in->u.hello.node)) {
-		/*
-		 * A startup node joined: it holds nothing, and the masters'
-		 * placeholders for it go as after a recovery (DESIGN §9).
-		 */
-		log_node(LOG_NOTICE, in->u.hello.node,
-			 "startup fencing: node %u joined before it was fenced: not fenced",
-			 in->u.hello.node);
-		c->ops->fenced(gd, in->u.hello.node, false);
-		c->ops->fenced(gd, in->u.hello.node, true);
-	}
+	/* Not a quorum loss: the lock path drops its table then anyway (RESET). */
+	if (!err && n_before && glock_engine_synced(gd->engine))
+		departed_vanished(c, before, n_before);
+	free(before);
 	if (!err && in->kind == GLOCK_IN_HELLO)
 		c->ops->member_done(gd, in->u.hello.node); /* its REPORTs came before */
 	if (!err && (in->kind == GLOCK_IN_FENCED || in->kind == GLOCK_IN_RECOVERY_DONE))
