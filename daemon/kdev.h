@@ -17,10 +17,17 @@
 
 #include "agent.h"
 #include "glockd.h"
+#include "p2p.h"
 
 struct glockd_kdev_ops {
 	/* Connected, quorate and synced: a MOUNT is answered from these. */
 	void (*cluster_status)(struct glockd *gd, struct glockd_cluster_status *out);
+	/*
+	 * A POSIX lock op of the kernel (glockd_lockpath_plock): 0 and the
+	 * answer comes back through glockd_kdev_plock_answer(), or -errno
+	 * (the kernel is answered with it at once).
+	 */
+	int (*plock)(struct glockd *gd, const struct glock_plock_op *op);
 };
 
 /*
@@ -31,6 +38,8 @@ struct glockd_kdev_ops {
  */
 int glockd_kdev_start(struct glockd *gd, struct glock__agent *core,
 		      const struct glockd_kdev_ops *ops);
+/* The answer to a POSIX lock op the kernel asked through ops->plock. */
+void glockd_kdev_plock_answer(struct glockd *gd, const struct glock_plock_answer *ans);
 /* Closes the device (every kernel mount withdraws) and drops the kernel's holders. */
 void glockd_kdev_stop(struct glockd *gd);
 /* A lockspace the kernel has mounted, as glockd sees it. */

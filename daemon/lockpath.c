@@ -37,6 +37,8 @@ struct out_batch {
 /* A local answer or an op error, kept until defer_timer hands it over. */
 struct deferred {
 	bool is_error;
+	bool is_plock;
+	struct glock_plock_answer plock;
 	struct glock_output out;
 	struct glock_name name;
 	uint8_t lvb[GLOCK_LVB_LEN];
@@ -93,6 +95,10 @@ static void defer_job(void *data)
 			lp->ops->op_error(lp->gd, &d.op, d.err);
 			continue;
 		}
+		if (d.is_plock) {
+			lp->ops->plock_answer(lp->gd, &d.plock);
+			continue;
+		}
 		d.out.name = &d.name;
 		d.out.lvb = d.out.kind == GLOCK_OUT_GRANT ? d.lvb : NULL;
 		lp->ops->output(lp->gd, &d.out);
@@ -137,6 +143,20 @@ static void defer_output(struct glockd_lockpath *lp, const struct glock_output *
 		d->name = *out->name;
 	if (out->lvb)
 		memcpy(d->lvb, out->lvb, GLOCK_LVB_LEN);
+}
+
+static void defer_plock(struct glockd_lockpath *lp, const struct glock_plock_answer *ans)
+{
+	struct deferred *d = defer_push(lp);
+
+	if (!d) {
+		log_err("out of memory: the answer to POSIX lock request %llu is lost",
+			(unsigned long long)ans->req_id);
+		return;
+	}
+	memset(d, 0, sizeof(*d));
+	d->is_plock = true;
+	d->plock = *ans;
 }
 
 static void defer_error(struct glockd_lockpath *lp, const struct glock_op *op, int err)
@@ -241,6 +261,9 @@ static void p2p_output(void *ctx, const struct glock_p2p_output *out)
 	switch (out->kind) {
 	case GLOCK_P2P_OUT_LOCAL:
 		defer_output(lp, out->local);
+		break;
+	case GLOCK_P2P_OUT_PLOCK:
+		defer_plock(lp, out->plock);
 		break;
 	case GLOCK_P2P_OUT_SEND:
 		queue_send(lp, out->node, out->msg);
@@ -583,6 +606,17 @@ int glockd_lockpath_submit(struct glockd *gd, const struct glock_op *op)
 	if (r)
 		defer_error(lp, op, r); /* answered as the replicated engine would */
 	return 0;
+}
+
+int glockd_lockpath_plock(struct glockd *gd, const struct glock_plock_op *op)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_PLOCK };
+
+	if (!lp || !lp->p2p)
+		return -ENOLCK; /* lock_path = cpg: DESIGN §9.3 */
+	in.u.plock = op;
+	return lp_apply(lp, &in);
 }
 
 void glockd_lockpath_confchg(struct glockd *gd, const uint32_t *members, size_t n)

@@ -32,6 +32,8 @@ struct glockd_lockpath_ops {
 	void (*op_error)(struct glockd *gd, const struct glock_op *op, int err);
 	/* The next delayed demote (glockd_lockpath_next_due) may have moved. */
 	void (*due_changed)(struct glockd *gd);
+	/* The answer to a local POSIX lock op (glockd_lockpath_plock), from a loop job. */
+	void (*plock_answer)(struct glockd *gd, const struct glock_plock_answer *ans);
 };
 
 /*
@@ -43,6 +45,13 @@ void glockd_lockpath_free(struct glockd *gd);
 
 /* A local op, once glockd_cluster_accepts() it; answered as the engine would. */
 int glockd_lockpath_submit(struct glockd *gd, const struct glock_op *op);
+/*
+ * A local POSIX lock op (the kernel's fcntl() locks): 0, and the answer
+ * comes through ops->plock_answer; or -errno and no answer will come:
+ * -ENOLCK with lock_path = cpg (POSIX locks need the p2p path), -EAGAIN
+ * before the first configuration, -EINVAL, -ENOMEM.
+ */
+int glockd_lockpath_plock(struct glockd *gd, const struct glock_plock_op *op);
 /* In CPG order.  confchg: after the engine applied the same. */
 void glockd_lockpath_confchg(struct glockd *gd, const uint32_t *members, size_t n);
 void glockd_lockpath_done(struct glockd *gd, uint32_t node);

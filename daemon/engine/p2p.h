@@ -17,6 +17,7 @@
 #define GLOCK_P2P_H
 
 #include "engine.h"
+#include "plock.h"
 
 enum glock_p2p_msg_kind {
 	/* requester -> master */
@@ -74,6 +75,38 @@ struct glock_p2p_msg {
 	struct glock_p2p_down down;       /* REPORT */
 };
 
+/*
+ * POSIX locks (plock.h) on the p2p path, DESIGN §9.3: a local client's
+ * fcntl() lock op, on the range-aware resource its name's master keeps.
+ */
+enum glock_plock_op_kind {
+	GLOCK_PLOCK_OP_LOCK = 1,   /* F_SETLK, or F_SETLKW with wait */
+	GLOCK_PLOCK_OP_UNLOCK = 2, /* F_UNLCK over the range */
+	GLOCK_PLOCK_OP_GET = 3,    /* F_GETLK */
+	GLOCK_PLOCK_OP_CANCEL = 4, /* withdraw the waiting LOCK req_id */
+};
+
+struct glock_plock_op {
+	enum glock_plock_op_kind kind;
+	uint64_t req_id; /* unique per node, never 0; CANCEL: the LOCK to withdraw */
+	struct glock_name name;
+	struct glock_plock_lock lock; /* owner.node is the local node; unused by CANCEL */
+	bool wait;                    /* LOCK */
+};
+
+/* Exactly one per LOCK, UNLOCK and GET; none for CANCEL (its LOCK gets one). */
+struct glock_plock_answer {
+	uint64_t req_id;
+	/*
+	 * 0 (locked, unlocked, looked up), -EAGAIN (conflict, no wait),
+	 * -EDEADLK, -EINTR (cancelled), -ENOLCK (the node lost its locks, or
+	 * the resource is full), -EBUSY (the owner already waits there).
+	 */
+	int status;
+	bool conflict_found;              /* GET */
+	struct glock_plock_lock conflict; /* GET, when found */
+};
+
 enum glock_p2p_input_kind {
 	GLOCK_P2P_IN_OP = 1,            /* a local client's op */
 	GLOCK_P2P_IN_MSG = 2,           /* from a link, or a delivered REPORT */
@@ -86,6 +119,7 @@ enum glock_p2p_input_kind {
 	GLOCK_P2P_IN_LINK_DOWN = 9,     /* the link to a peer broke */
 	GLOCK_P2P_IN_LINK_UP = 10,      /* a new connection to the peer */
 	GLOCK_P2P_IN_TICK = 11,         /* node-local time, microseconds */
+	GLOCK_P2P_IN_PLOCK = 12,        /* a local client's POSIX lock op */
 };
 
 struct glock_p2p_input {
@@ -108,6 +142,7 @@ struct glock_p2p_input {
 		} node;
 		bool ready;
 		uint64_t now_us;
+		const struct glock_plock_op *plock;
 	} u;
 };
 
@@ -116,6 +151,7 @@ enum glock_p2p_output_kind {
 	GLOCK_P2P_OUT_SEND = 2,      /* .msg to .node over its link */
 	GLOCK_P2P_OUT_MULTICAST = 3, /* .msg (a REPORT for .node) through CPG */
 	GLOCK_P2P_OUT_LINK_RESET = 4, /* break the link to .node: it departed */
+	GLOCK_P2P_OUT_PLOCK = 5,     /* an answer to a local POSIX lock op: .plock */
 };
 
 struct glock_p2p_output {
@@ -123,6 +159,7 @@ struct glock_p2p_output {
 	uint32_t node;
 	const struct glock_p2p_msg *msg;
 	const struct glock_output *local;
+	const struct glock_plock_answer *plock;
 };
 
 typedef void (*glock_p2p_output_fn)(void *ctx, const struct glock_p2p_output *out);

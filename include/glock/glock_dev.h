@@ -58,6 +58,23 @@
  * Glock names: (lockspace, type, number).  glockfs uses type
  * GLOCK_DEV_TYPE_INODE with number = the lower inode's number, and type
  * GLOCK_DEV_TYPE_FLOCK (same number) for flock() on that inode.
+ *
+ * POSIX locks (since MINOR 1): fcntl() byte-range locks are not glocks but
+ * range locks on a resource named (lockspace, GLOCK_DEV_TYPE_PLOCK, inode
+ * number), decided by the cluster (docs/DESIGN.md §9.3), no caching.
+ *   PLOCK      mode = GLOCK_DEV_PLOCK_LOCK, _UNLOCK or _GET;  PLOCK_REPLY
+ *              plock = the range, the kernel's lock owner, the
+ *              process, GLOCK_DEV_PLOCK_F_* flags
+ *   CANCEL     type GLOCK_DEV_TYPE_PLOCK, req_id a waiting      (its PLOCK_REPLY:
+ *              PLOCK LOCK: withdraw it (a signal)               -EINTR, or 0 if
+ *                                                               granted first)
+ *   PLOCK_REPLY  req_id; status 0 (locked, unlocked, GET: see mode), or
+ *              -EAGAIN (conflict, no WAIT), -EDEADLK, -EINTR (cancelled),
+ *              -ENOLCK (no cluster-wide POSIX locks here: the lock path
+ *              has none, or the node lost its locks), -EINVAL;
+ *              GET: mode 1 and conflict = a conflicting lock, or mode 0
+ * Every PLOCK gets exactly one PLOCK_REPLY.  Ranges are inclusive;
+ * end = ~0ULL means to the end of the file and beyond (OFFSET_MAX).
  */
 #ifndef _GLOCK_DEV_H
 #define _GLOCK_DEV_H
@@ -65,7 +82,7 @@
 #include <linux/types.h>
 
 #define GLOCK_DEV_VERSION_MAJOR	1
-#define GLOCK_DEV_VERSION_MINOR	0
+#define GLOCK_DEV_VERSION_MINOR	1
 #define GLOCK_DEV_VERSION_PATCH	0
 
 #define GLOCK_DEV_MISC_NAME	"glock"
@@ -75,6 +92,7 @@
 /* Glock types. */
 #define GLOCK_DEV_TYPE_INODE	2
 #define GLOCK_DEV_TYPE_FLOCK	6	/* as gfs2's LM_TYPE_FLOCK */
+#define GLOCK_DEV_TYPE_PLOCK	7	/* as gfs2's LM_TYPE_PLOCK */
 
 /* Modes: the values of the daemon engine's enum glock_mode. */
 #define GLOCK_DEV_MODE_UN	0
@@ -97,6 +115,7 @@
 #define GLOCK_DEV_OP_MOUNT		5
 #define GLOCK_DEV_OP_UNMOUNT		6
 #define GLOCK_DEV_OP_DEMOTE_DONE	7
+#define GLOCK_DEV_OP_PLOCK		8
 
 /* Reply ops (agent -> kernel); a distinct range so a request echoed back fails. */
 #define GLOCK_DEV_OP_GRANT		129
@@ -104,6 +123,37 @@
 #define GLOCK_DEV_OP_DEMOTE		131
 #define GLOCK_DEV_OP_LOST		132
 #define GLOCK_DEV_OP_MOUNT_REPLY	133
+#define GLOCK_DEV_OP_PLOCK_REPLY	134
+
+/* PLOCK: what is asked, in the request's mode field. */
+#define GLOCK_DEV_PLOCK_LOCK	1	/* F_SETLK, F_SETLKW (flag WAIT) */
+#define GLOCK_DEV_PLOCK_UNLOCK	2	/* F_UNLCK over the range */
+#define GLOCK_DEV_PLOCK_GET	3	/* F_GETLK */
+
+/* PLOCK flags (request), and the conflicting lock's (reply). */
+#define GLOCK_DEV_PLOCK_F_WR	0x1	/* F_WRLCK; else F_RDLCK */
+#define GLOCK_DEV_PLOCK_F_WAIT	0x2	/* F_SETLKW */
+#define GLOCK_DEV_PLOCK_F_OFD	0x4	/* an OFD lock: owner is the open file */
+#define GLOCK_DEV_PLOCK_F_ALL	0x7
+
+/* PLOCK request: in place of the LVB.  32 bytes. */
+struct glock_dev_plock {
+	__u64 start;
+	__u64 end;		/* inclusive; ~0ULL: OFFSET_MAX */
+	__u64 owner;		/* the kernel's fl_owner, opaque */
+	__u32 pid;		/* fl_pid */
+	__u32 flags;		/* GLOCK_DEV_PLOCK_F_* */
+};
+
+/* PLOCK_REPLY to a GET that found a conflict: in place of the LVB.  32 bytes. */
+struct glock_dev_plock_conflict {
+	__u64 start;
+	__u64 end;
+	__u32 pid;		/* of its process on its node (0: OFD) */
+	__u32 nodeid;		/* the node that holds it */
+	__u32 flags;		/* GLOCK_DEV_PLOCK_F_WR, _OFD */
+	__u32 pad;		/* zero */
+};
 
 /* Kernel -> agent: 144 bytes, no implicit padding. */
 struct glock_dev_request {
@@ -116,7 +166,10 @@ struct glock_dev_request {
 	__u64 number;
 	__u32 flags;		/* GLOCK_DEV_FLAG_* */
 	__u32 lvb_valid;	/* RELEASE/CONVERT/DEMOTE_DONE from EX: write lvb */
-	__u8 lvb[GLOCK_DEV_LVB_LEN];
+	union {
+		__u8 lvb[GLOCK_DEV_LVB_LEN];
+		struct glock_dev_plock plock;	/* PLOCK */
+	};
 };
 
 /* Agent -> kernel: 144 bytes, no implicit padding. */
@@ -130,7 +183,10 @@ struct glock_dev_reply {
 	__u64 number;
 	__s32 status;		/* 0 or -errno (DENY, MOUNT_REPLY) */
 	__u32 pad;		/* zero */
-	__u8 lvb[GLOCK_DEV_LVB_LEN];	/* GRANT */
+	union {
+		__u8 lvb[GLOCK_DEV_LVB_LEN];	/* GRANT */
+		struct glock_dev_plock_conflict conflict;	/* PLOCK_REPLY, GET */
+	};
 };
 
 #endif /* _GLOCK_DEV_H */
