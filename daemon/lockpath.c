@@ -614,7 +614,7 @@ int glockd_lockpath_plock(struct glockd *gd, const struct glock_plock_op *op)
 	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_PLOCK };
 
 	if (!lp || !lp->p2p)
-		return -ENOLCK; /* lock_path = cpg: DESIGN §9.3 */
+		return -ENOLCK; /* lock_path = cpg: DESIGN §9.2 */
 	in.u.plock = op;
 	return lp_apply(lp, &in);
 }

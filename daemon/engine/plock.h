@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * POSIX byte-range locks on one resource (one file): the range-aware
- * resource a glock's master keeps for fcntl() locks (docs/DESIGN.md §9.3).
+ * resource a glock's master keeps for fcntl() locks (docs/DESIGN.md §9.2).
  *
  * Pure, as the rest of the engine: no I/O, no clock, no globals.  Waiters
  * that become grantable are reported through a callback, in queue order.
@@ -24,7 +24,7 @@
  *   - Deadlock: a POSIX (not OFD) waiter whose wait would close a cycle of
  *     POSIX owners each waiting for the next one's lock on this resource
  *     gets -EDEADLK instead of waiting.  Only cycles within one resource
- *     can be seen here (one master knows one file); DESIGN §9.3 says what
+ *     can be seen here (one master knows one file); DESIGN §9.2 says what
  *     that leaves.
  *
  * Ranges are inclusive: [start, end], end >= start, end ==
@@ -137,6 +137,13 @@ void glock_plock_drop_node(struct glock_plock_res *r, uint32_t node, glock_plock
 int glock_plock_set_node(struct glock_plock_res *r, uint32_t node,
 			 const struct glock_plock_lock *locks, size_t n_locks,
 			 glock_plock_granted_fn fn, void *ctx);
+
+/*
+ * A master that may not grant yet (recovering, not quorate) passes fn NULL
+ * to glock_plock_unlock(), drop_node() and set_node(): waiters are then
+ * not examined, and glock_plock_grant_waiters() examines them later.
+ */
+void glock_plock_grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, void *ctx);
 
 /* Every lock, by start then node then owner id; stops at fn's non-zero value. */
 typedef int (*glock_plock_lock_fn)(void *ctx, const struct glock_plock_lock *l);

@@ -809,7 +809,7 @@ static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 	case GLOCK_P2P_OUT_MULTICAST: {
 		struct sim_ev *ev = ev_new(EV_REPORT, nd->id);
 
-		if (out->msg->kind != GLOCK_P2P_REPORT)
+		if (!glock_p2p_kind_multicast(out->msg->kind))
 			violation("n%u: multicast of a %s", nd->id, msg_kind_name(out->msg->kind));
 		ev->to = out->node;
 		ev->msg = *out->msg;
@@ -820,6 +820,9 @@ static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 		if (nd->n_resets < sizeof(nd->resets) / sizeof(nd->resets[0]) &&
 		    node_by_id(out->node))
 			nd->resets[nd->n_resets++] = out->node;
+		break;
+	case GLOCK_P2P_OUT_PLOCK:
+		violation("n%u: a POSIX lock answer, and nobody asked", nd->id);
 		break;
 	}
 }
