@@ -134,9 +134,14 @@ struct glock_plock_op {
 	bool wait;                    /* LOCK */
 };
 
-/* Exactly one per LOCK, UNLOCK and GET; none for CANCEL (its LOCK gets one). */
+/*
+ * Exactly one per LOCK, UNLOCK and GET; none for CANCEL (its LOCK gets one).
+ * req_id 0 (status -ENOLCK): this node lost its POSIX locks on name (a
+ * RESET: it left the quorate partition), as GLOCK_OUT_LOST for a glock.
+ */
 struct glock_plock_answer {
 	uint64_t req_id;
+	struct glock_name name;
 	/*
 	 * 0 (locked, unlocked, looked up), -EAGAIN (conflict, no wait),
 	 * -EDEADLK, -EINTR (cancelled), -ENOLCK (the node lost its locks, or

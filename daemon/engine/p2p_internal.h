@@ -187,9 +187,7 @@ int p2p_plock_rq_op(struct glock_p2p *p, const struct glock_plock_op *op);
 int p2p_plock_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg);
 void p2p_plock_rq_confchg(struct glock_p2p *p);
 void p2p_plock_rq_link_up(struct glock_p2p *p, uint32_t node);
-/* RESET: unanswered local ops get -ENOLCK, every table is emptied. */
+/* RESET: locks held said lost, unanswered local ops get -ENOLCK, every table emptied. */
 void p2p_plock_lose_all(struct glock_p2p *p);
-/* The same without answering anybody (the p2p is being freed). */
-void p2p_plock_lose_all_quietly(struct glock_p2p *p);
 
 #endif /* GLOCK_P2P_INTERNAL_H */

@@ -109,6 +109,7 @@ struct p2p_plock {
 	 * POSIX locks multicasts nothing more).
 	 */
 	bool sent_since_epoch;
+	bool quiet; /* being freed: answers nobody */
 };
 
 /* ---- small helpers ---- */
@@ -118,14 +119,16 @@ static struct p2p_plock *pl(struct glock_p2p *p)
 	return p->plock;
 }
 
-static void answer_local(struct glock_p2p *p, uint64_t req_id, int status,
-			 const struct glock_plock_lock *conflict)
+static void answer_local(struct glock_p2p *p, const struct glock_name *name, uint64_t req_id,
+			 int status, const struct glock_plock_lock *conflict)
 {
-	struct glock_plock_answer ans = { .req_id = req_id, .status = status };
+	struct glock_plock_answer ans = { .req_id = req_id, .name = *name, .status = status };
 	struct glock_p2p_output out = {
 		.kind = GLOCK_P2P_OUT_PLOCK, .node = p->cfg.local_node, .plock = &ans,
 	};
 
+	if (pl(p)->quiet)
+		return;
 	if (conflict) {
 		ans.conflict_found = true;
 		ans.conflict = *conflict;
@@ -922,7 +925,7 @@ int p2p_plock_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_
 		if (glock_plock_lock(q->held, done.req_id, &done.lock, false, NULL, NULL) < 0)
 			p->dropped++;
 	}
-	answer_local(p, done.req_id, msg->status,
+	answer_local(p, &q->name, done.req_id, msg->status,
 		     done.kind == GLOCK_PLOCK_OP_GET && msg->plock_valid ? &msg->plock : NULL);
 	rq_put_if_idle(s, q);
 	return 0;
@@ -1040,7 +1043,10 @@ void p2p_plock_rq_link_up(struct glock_p2p *p, uint32_t node)
 	}
 }
 
-/* RESET: every lock of this node is gone; unanswered ops get -ENOLCK. */
+/*
+ * RESET: every lock of this node is gone (said per file, as LOST is for a
+ * glock); unanswered ops get -ENOLCK.
+ */
 void p2p_plock_lose_all(struct glock_p2p *p)
 {
 	struct p2p_plock *s = pl(p);
@@ -1051,8 +1057,10 @@ void p2p_plock_lose_all(struct glock_p2p *p)
 
 		for (q = s->rq[b]; q; q = next) {
 			next = q->next;
+			if (!glock_plock_res_empty(q->held))
+				answer_local(p, &q->name, 0, -ENOLCK, NULL);
 			for (i = 0; i < q->n_ops; i++)
-				answer_local(p, q->ops[i].req_id,
+				answer_local(p, &q->name, q->ops[i].req_id,
 					     q->ops[i].kind == GLOCK_PLOCK_OP_UNLOCK ? 0 : -ENOLCK,
 					     NULL);
 			rq_free(q);
@@ -1091,28 +1099,14 @@ void p2p_plock_fini(struct glock_p2p *p)
 
 	if (!s)
 		return;
-	p2p_plock_lose_all_quietly(p);
+	s->quiet = true; /* nobody to answer: the daemon is going away */
+	p2p_plock_lose_all(p);
 	free(s->stash);
 	free(s->parked);
 	free(s);
 	p->plock = NULL;
 }
 
-void p2p_plock_lose_all_quietly(struct glock_p2p *p)
-{
-	struct p2p_plock *s = pl(p);
-	size_t b;
-
-	for (b = 0; b < PL_BUCKETS; b++) {
-		struct pl_rq *q, *next;
-
-		for (q = s->rq[b]; q; q = next) {
-			next = q->next;
-			q->n_ops = 0; /* nobody to answer: the daemon is going away */
-		}
-	}
-	p2p_plock_lose_all(p);
-}
 
 void glock_p2p_plock_stats(const struct glock_p2p *p, struct glock_p2p_plock_stats *out)
 {

@@ -1581,6 +1581,7 @@ static void test_plock_op_in_flight_at_a_master_change(void **state)
 static void test_plock_reset_answers_what_waits(void **state)
 {
 	struct glock_name f;
+	struct glock_plock_answer a = { 0 };
 	uint64_t ra, rb;
 	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
 
@@ -1593,7 +1594,13 @@ static void test_plock_reset_answers_what_waits(void **state)
 	deliver_all();
 	assert_int_equal(apply(3, &in), 0);
 	assert_int_equal(answer_status(3, rb), -ENOLCK);
+	assert_int_equal(answers(3, 0, NULL), 0); /* it held nothing */
 	assert_int_equal(pstats(3).pending, 0);
+	/* The holder is told its lock on f is gone, as LOST for a glock. */
+	assert_int_equal(apply(1, &in), 0);
+	assert_int_equal(answers(1, 0, &a), 1);
+	assert_int_equal(a.status, -ENOLCK);
+	assert_int_equal(glock_name_compare(&a.name, &f), 0);
 }
 
 static void test_plock_hostile_messages_change_nothing(void **state)
