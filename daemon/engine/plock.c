@@ -556,7 +556,8 @@ int glock_plock_set_node(struct glock_plock_res *r, uint32_t node,
 	rc = reserve_locks(r, k + 2 * r->n_waiters);
 	if (rc)
 		goto out;
-	memcpy(r->locks, a, k * sizeof(*a));
+	if (k)
+		memcpy(r->locks, a, k * sizeof(*a)); /* r->locks may be NULL otherwise */
 	r->n_locks = k;
 	grant_waiters(r, fn, ctx);
 out:

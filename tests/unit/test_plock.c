@@ -610,6 +610,9 @@ static void test_set_node_replaces_the_nodes_locks(void **state)
 		lk(a, RD, 45, 49),
 	};
 
+	/* A node that holds nothing, on a resource that never held anything. */
+	assert_int_equal(glock_plock_set_node(r, 1, NULL, 0, on_grant, &g), 0);
+	assert_true(glock_plock_res_empty(r));
 	assert_int_equal(lock_nowait(r, lk(a, RD, 0, 9)), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_nowait(r, lk(a, WR, 20, 29)), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_nowait(r, lk(owner(2, 1), RD, 0, 5)), GLOCK_PLOCK_GRANTED);
