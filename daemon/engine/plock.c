@@ -288,8 +288,10 @@ static void grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, 
 			n = apply(r->locks, r->n_locks, r->spare, &w.want.owner, (int)w.want.type,
 				  w.want.start, w.want.end);
 			swap_in(r, n);
+#ifndef PLOCK_MUTANT_NO_REPASS
 			if (w.want.type == GLOCK_PLOCK_RD)
 				again = true;
+#endif
 			if (fn)
 				fn(ctx, &w);
 		}

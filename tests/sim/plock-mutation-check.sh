@@ -40,7 +40,12 @@ fi
 echo "ok   baseline: passes"
 [ -z "$cmocka" ] && echo "note: no cmocka through pkg-config: the simulator alone is checked"
 
-for m in NO_MERGE NO_WAKE SPLIT_LOSES_TAIL NO_DEADLOCK SELF_CONFLICT; do
+# NO_MERGE: same-type neighbours stay apart; NO_WAKE: unlock grants nobody;
+# SPLIT_LOSES_TAIL: the piece past a replaced or unlocked range is lost;
+# NO_DEADLOCK: no -EDEADLK; SELF_CONFLICT: an owner's locks block its own;
+# NO_REPASS: a grant that lowers its owner's locks does not re-examine the
+# waiters before it.
+for m in NO_MERGE NO_WAKE SPLIT_LOSES_TAIL NO_DEADLOCK SELF_CONFLICT NO_REPASS; do
 	if ! build "-DPLOCK_MUTANT_$m"; then
 		echo "FAIL $m: does not build"
 		fail=$((fail + 1))

@@ -813,13 +813,20 @@ static void test_out_of_memory_changes_nothing(void **state)
 {
 	struct glock_plock_res *r = *state;
 
+	uint64_t i;
+
+	/* The locks in between fill the arrays (8, then 16), so that each op grows them. */
 	fails_cleanly(r, op_grow, GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_nowait(r, lk(owner(1, 1), WR, 0, 9)), GLOCK_PLOCK_GRANTED);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(lock_nowait(r, lk(owner(4, 1), RD, 300 + 2 * i, 300 + 2 * i)),
+				 GLOCK_PLOCK_GRANTED);
 	fails_cleanly(r, op_queue, GLOCK_PLOCK_QUEUED);
 	assert_int_equal(lock_nowait(r, lk(owner(2, 1), WR, 200, 200)), GLOCK_PLOCK_GRANTED);
 	fails_cleanly(r, op_deadlock, -EDEADLK);
-	assert_int_equal(lock_nowait(r, lk(owner(3, 1), RD, 1001, 1001)), GLOCK_PLOCK_GRANTED);
-	assert_int_equal(lock_nowait(r, lk(owner(3, 1), RD, 1003, 1003)), GLOCK_PLOCK_GRANTED);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(lock_nowait(r, lk(owner(3, 1), RD, 1001 + 2 * i, 1001 + 2 * i)),
+				 GLOCK_PLOCK_GRANTED);
 	fails_cleanly(r, op_split, 0);
 	fails_cleanly(r, op_report, 0);
 	fail_allocation(1);
