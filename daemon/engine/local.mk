@@ -12,6 +12,8 @@ daemon_engine_libglockengine_la_SOURCES = \
 	daemon/engine/plock.c \
 	daemon/engine/plock.h \
 	daemon/engine/p2p_internal.h \
+	daemon/engine/plock.c \
+	daemon/engine/plock.h \
 	daemon/engine/requester.c \
 	daemon/engine/rendezvous.c \
 	daemon/engine/rendezvous.h \
