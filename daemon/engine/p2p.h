@@ -249,6 +249,16 @@ struct glock_p2p_plock_stats {
 };
 void glock_p2p_plock_stats(const struct glock_p2p *p, struct glock_p2p_plock_stats *out);
 
+/*
+ * For glockctl dump and the simulator: every POSIX lock (waiter NULL) and
+ * waiter (lock NULL) on the files this node masters, file by file in no
+ * defined order; stops at fn's non-zero value and returns it.
+ */
+typedef int (*glock_p2p_plock_fn)(void *ctx, const struct glock_name *name,
+				  const struct glock_plock_lock *lock,
+				  const struct glock_plock_waiter *waiter);
+int glock_p2p_export_plocks(const struct glock_p2p *p, glock_p2p_plock_fn fn, void *ctx);
+
 /* Master of name in the current configuration (GLOCK_NODEID_NONE before one). */
 uint32_t glock_p2p_master_of(const struct glock_p2p *p, const struct glock_name *name);
 

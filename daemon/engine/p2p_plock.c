@@ -1132,3 +1132,43 @@ void glock_p2p_plock_stats(const struct glock_p2p *p, struct glock_p2p_plock_sta
 				out->pending++;
 	}
 }
+
+struct export_ctx {
+	glock_p2p_plock_fn fn;
+	void *ctx;
+	const struct glock_name *name;
+};
+
+static int export_lock(void *ctx, const struct glock_plock_lock *l)
+{
+	struct export_ctx *e = ctx;
+
+	return e->fn(e->ctx, e->name, l, NULL);
+}
+
+static int export_waiter(void *ctx, const struct glock_plock_waiter *w)
+{
+	struct export_ctx *e = ctx;
+
+	return e->fn(e->ctx, e->name, NULL, w);
+}
+
+int glock_p2p_export_plocks(const struct glock_p2p *p, glock_p2p_plock_fn fn, void *ctx)
+{
+	const struct p2p_plock *s = p->plock;
+	size_t b;
+	int rc = 0;
+
+	for (b = 0; b < PL_BUCKETS && !rc; b++) {
+		const struct pl_res *r;
+
+		for (r = s->res[b]; r && !rc; r = r->next) {
+			struct export_ctx e = { fn, ctx, &r->name };
+
+			rc = glock_plock_foreach_lock(r->res, export_lock, &e);
+			if (!rc)
+				rc = glock_plock_foreach_waiter(r->res, export_waiter, &e);
+		}
+	}
+	return rc;
+}

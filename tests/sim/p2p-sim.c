@@ -48,7 +48,7 @@
 /* --plocks: POSIX locks on a few bytes of a few files, by a few owners per node. */
 #define SIM_PFILES 2
 #define SIM_POWNERS 2
-#define SIM_PBYTES 8
+#define SIM_PBYTES 9 /* bytes 0-7, and 8 for 8..EOF: ranges start below 8 */
 
 #include "sim_common.h"
 
@@ -218,10 +218,10 @@ static int plock_file(const struct glock_name *name)
 	return -1;
 }
 
-/* The model's last byte of a range: GLOCK_PLOCK_EOF stands for the last byte and beyond. */
+/* The model's last cell of a range: the last one stands for 8..GLOCK_PLOCK_EOF. */
 static uint64_t plock_last(uint64_t end)
 {
-	return end >= SIM_PBYTES ? SIM_PBYTES - 1 : end;
+	return end >= SIM_PBYTES - 1 ? SIM_PBYTES - 1 : end;
 }
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -1305,8 +1305,8 @@ found:
 		k = (int)rng_below(100);
 		op.kind = k < 55 ? GLOCK_PLOCK_OP_LOCK :
 			  k < 85 ? GLOCK_PLOCK_OP_UNLOCK : GLOCK_PLOCK_OP_GET;
-		op.lock.start = rng_below(SIM_PBYTES);
-		op.lock.end = op.lock.start + rng_below(SIM_PBYTES - (unsigned int)op.lock.start);
+		op.lock.start = rng_below(SIM_PBYTES - 1);
+		op.lock.end = op.lock.start + rng_below(SIM_PBYTES - 1 - (unsigned int)op.lock.start);
 		if (rng_chance(15))
 			op.lock.end = GLOCK_PLOCK_EOF;
 		op.wait = op.kind == GLOCK_PLOCK_OP_LOCK && rng_chance(60);
@@ -1849,6 +1849,18 @@ static int dump_record(void *ctx, const struct glock_record *r)
 }
 
 /* What every node has, when the drain does not converge. */
+static int dump_plock(void *ctx, const struct glock_name *name, const struct glock_plock_lock *l,
+		      const struct glock_plock_waiter *w)
+{
+	const struct glock_plock_lock *x = l ? l : &w->want;
+
+	printf("  n%u masters f%d: %s n%u o%" PRIu64 " %s %" PRIu64 "-%" PRIu64 "%s\n",
+	       *(const uint32_t *)ctx, plock_file(name), l ? "lock" : "waiter", x->owner.node,
+	       x->owner.id - 1, x->type == GLOCK_PLOCK_WR ? "WR" : "RD", x->start,
+	       plock_last(x->end), w ? "" : "");
+	return 0;
+}
+
 static void dump_state(void)
 {
 	unsigned int i;
@@ -1881,6 +1893,9 @@ static void dump_state(void)
 		fprintf(stderr, "\n");
 		glock_p2p_export_mastered(nd->p2p, dump_record, nd);
 	}
+	for (i = 0; plocks && i < S.n; i++)
+		if (S.node[i].alive)
+			(void)glock_p2p_export_plocks(S.node[i].p2p, dump_plock, &S.node[i].id);
 }
 /* Lets the cluster take in the last membership change (bounded). */
 static void settle(void)
