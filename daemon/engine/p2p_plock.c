@@ -300,14 +300,51 @@ static void send_answer(struct glock_p2p *p, const struct glock_name *name, uint
 struct grant_ctx {
 	struct glock_p2p *p;
 	struct pl_res *r;
+	/* Grants held back until the op that made them is answered (see granted()). */
+	bool defer;
+	struct pl_gen *held;
+	size_t n_held, cap_held;
 };
 
+/*
+ * Problem scenario (p2p-sim --plocks --stalls, 3 nodes, seed 15): owner A
+ * of node R turns its WR into RD, which lets owner B of R, waiting for RD
+ * there, go.  B's grant was sent from inside A's op, before A's answer:
+ * R's copy of what its owners hold took B's RD next to A's WR, refused
+ * it, and R's next report to a new master left B's lock out.  A node's
+ * answers keep the order in which the master applied its ops.
+ */
 static void granted(void *ctx, const struct glock_plock_waiter *w)
 {
 	struct grant_ctx *g = ctx;
 	uint64_t gen = gen_take(g->r, w->node, w->req_id);
 
+	if (g->defer && g->n_held == g->cap_held) {
+		size_t cap = g->cap_held ? g->cap_held * 2 : 4;
+		struct pl_gen *v = realloc(g->held, cap * sizeof(*v));
+
+		if (v) {
+			g->held = v;
+			g->cap_held = cap;
+		}
+	}
+	if (g->defer && g->n_held < g->cap_held) {
+		g->held[g->n_held++] = (struct pl_gen){ w->node, w->req_id, gen };
+		return;
+	}
 	send_answer(g->p, &g->r->name, w->node, w->req_id, gen, 0, NULL);
+}
+
+static void grants_flush(struct grant_ctx *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_held; i++)
+		send_answer(g->p, &g->r->name, g->held[i].node, g->held[i].req_id, g->held[i].gen,
+			    0, NULL);
+	free(g->held);
+	g->held = NULL;
+	g->n_held = g->cap_held = 0;
 }
 
 /* May this master decide name now (see the top)? */
@@ -392,7 +429,7 @@ static int apply_request(struct glock_p2p *p, uint32_t from, const struct glock_
 {
 	struct p2p_plock *s = pl(p);
 	struct pl_res *r = res_find(s, &msg->name);
-	struct grant_ctx g = { p, NULL };
+	struct grant_ctx g = { .p = p, .defer = true };
 	struct glock_plock_lock conflict;
 	int rc = 0;
 
@@ -438,6 +475,7 @@ static int apply_request(struct glock_p2p *p, uint32_t from, const struct glock_
 	default:
 		return -EPROTO;
 	}
+	grants_flush(&g); /* after the op's own answer */
 	if (r)
 		res_put_if_empty(s, r);
 	return 0;
@@ -571,7 +609,7 @@ static int apply_report(struct glock_p2p *p, uint32_t from, struct pl_stash *st)
 	struct p2p_plock *s = pl(p);
 	struct pl_res *r = res_find(s, &st->name);
 	bool may = decidable(p, &st->name);
-	struct grant_ctx g = { p, NULL };
+	struct grant_ctx g = { .p = p };
 	int rc;
 
 	if (st->overflow)
@@ -646,7 +684,7 @@ void p2p_plock_master_kick(struct glock_p2p *p)
 		struct pl_res *r = s->res[b], *next;
 
 		for (; r; r = next) {
-			struct grant_ctx g = { p, r };
+			struct grant_ctx g = { .p = p, .r = r };
 
 			next = r->next;
 			if (decidable(p, &r->name))
@@ -701,7 +739,7 @@ void p2p_plock_master_drop_node(struct glock_p2p *p, uint32_t node)
 		struct pl_res *r = s->res[b], *next;
 
 		for (; r; r = next) {
-			struct grant_ctx g = { p, r };
+			struct grant_ctx g = { .p = p, .r = r };
 
 			next = r->next;
 			glock_plock_drop_node(r->res, node, decidable(p, &r->name) ? granted : NULL,
@@ -934,7 +972,6 @@ int p2p_plock_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_
 struct report_ctx {
 	struct glock_p2p *p;
 	uint32_t to;
-	bool multicast;
 	struct glock_p2p_msg msg;
 };
 
@@ -946,43 +983,31 @@ static int report_one(void *ctx, const struct glock_plock_lock *l)
 	m.kind = GLOCK_P2P_PLOCK_HELD;
 	m.plock_valid = true;
 	m.plock = *l;
-	if (c->multicast)
-		p2p_multicast(c->p, c->to, &m);
-	else
-		p2p_send(c->p, c->to, &m);
+	p2p_multicast(c->p, c->to, &m);
 	return 0;
 }
 
-static void report(struct glock_p2p *p, struct pl_rq *q, uint32_t to, bool multicast)
+/* Through CPG, so that the master's recovery waits for it (this node's DONE follows). */
+static void report(struct glock_p2p *p, struct pl_rq *q, uint32_t to)
 {
 	struct report_ctx c = {
-		.p = p, .to = to, .multicast = multicast,
-		.msg = { .name = q->name, .gen = pl(p)->gen },
+		.p = p, .to = to, .msg = { .name = q->name, .gen = pl(p)->gen },
 	};
 	struct glock_p2p_msg m = c.msg;
 
 	m.kind = GLOCK_P2P_PLOCK_REPORT_BEGIN;
-	if (multicast)
-		p2p_multicast(p, to, &m);
-	else
-		p2p_send(p, to, &m);
+	p2p_multicast(p, to, &m);
 	(void)glock_plock_foreach_lock(q->held, report_one, &c);
 	m = c.msg;
 	m.kind = GLOCK_P2P_PLOCK_REPORT_END;
-	if (multicast)
-		p2p_multicast(p, to, &m);
-	else
-		p2p_send(p, to, &m);
+	p2p_multicast(p, to, &m);
 }
 
-static void epoch(struct glock_p2p *p, uint32_t to, bool multicast)
+static void epoch(struct glock_p2p *p, uint32_t to)
 {
 	struct glock_p2p_msg m = { .kind = GLOCK_P2P_PLOCK_EPOCH, .gen = pl(p)->gen };
 
-	if (multicast)
-		p2p_multicast(p, to, &m);
-	else
-		p2p_send(p, to, &m);
+	p2p_multicast(p, to, &m);
 }
 
 /*
@@ -999,7 +1024,7 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 	/* Any EPOCH newer than a lingering op drops it: one per op sent suffices. */
 	if (s->sent_since_epoch)
 		for (i = 0; i < p->n_members; i++)
-			epoch(p, p->members[i], true);
+			epoch(p, p->members[i]);
 	s->sent_since_epoch = false;
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
@@ -1008,7 +1033,7 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 			uint32_t m = p2p_master_now(p, &q->name);
 
 			if (m != q->master)
-				report(p, q, m, true);
+				report(p, q, m);
 			q->master = m;
 		}
 	}
@@ -1021,21 +1046,31 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 	}
 }
 
-/* A new connection to node: what was in flight on the old one is lost. */
+/*
+ * A new connection to node: what was in flight on the old one is lost, so
+ * the unanswered ops for the files it masters go again (a lost answer
+ * included: the op is done again, idempotently, and answered).
+ *
+ * No report and no EPOCH: problem scenario (p2p-sim --plocks, 4 nodes,
+ * seed 64): a file moves to M at a join; R's report goes through CPG,
+ * then R's link to M comes up and R reported again over it, under a
+ * newer generation; M read that EPOCH and the report's beginning, the
+ * link broke, and the CPG report, older than the EPOCH, was dropped: M
+ * rebuilt the file without R's lock.  Reports travel through CPG only,
+ * where M's recovery waits for them.
+ */
 void p2p_plock_rq_link_up(struct glock_p2p *p, uint32_t node)
 {
 	struct p2p_plock *s = pl(p);
 	size_t b, i;
 
-	s->gen++;
-	epoch(p, node, false);
+	s->gen++; /* the ops' new sends; answers to the old ones were lost with the link */
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
 
 		for (q = s->rq[b]; q; q = q->next) {
 			if (p2p_master_now(p, &q->name) != node)
 				continue;
-			report(p, q, node, false);
 			q->master = node;
 			for (i = 0; i < q->n_ops; i++)
 				op_send(p, q, &q->ops[i]);

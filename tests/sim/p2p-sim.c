@@ -245,8 +245,11 @@ static struct sim_node *node_by_id(uint32_t id)
 
 static const char *msg_kind_name(enum glock_p2p_msg_kind k)
 {
-	static const char *names[] = { "?", "LOCK", "CONVERT", "RELEASE", "CANCEL", "REPORT",
-				       "GRANT", "DENY", "DEMOTE", "RELEASED" };
+	static const char *names[] = { "?",	     "LOCK",	   "CONVERT",	  "RELEASE",
+				       "CANCEL",     "REPORT",	   "GRANT",	  "DENY",
+				       "DEMOTE",     "RELEASED",   "PLOCK_LOCK",  "PLOCK_UNLOCK",
+				       "PLOCK_GET",  "PLOCK_CANCEL", "PLOCK_EPOCH", "PLOCK_BEGIN",
+				       "PLOCK_HELD", "PLOCK_END",  "PLOCK_ANSWER" };
 
 	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
