@@ -109,6 +109,10 @@ struct p2p_plock {
 	 * POSIX locks multicasts nothing more).
 	 */
 	bool sent_since_epoch;
+	bool sent_ever; /* in any life: a master may keep an op of an old one */
+	/* The members of this node's last configuration (none after a RESET). */
+	uint32_t prev[GLOCK_NODES_MAX];
+	size_t n_prev;
 	bool quiet; /* being freed: answers nobody */
 };
 
@@ -134,6 +138,16 @@ static void answer_local(struct glock_p2p *p, const struct glock_name *name, uin
 		ans.conflict = *conflict;
 	}
 	p->output(p->ctx, &out);
+}
+
+/*
+ * The requester's generation on the wire: its life (RESETs, DESIGN §9) in
+ * the high half, as the glocks' generations, so that a master tells what a
+ * node sent before it lost its locks from what it sends after.
+ */
+static uint64_t cur_gen(const struct glock_p2p *p)
+{
+	return p->life << 32 | (p->plock->gen & 0xffffffffu);
 }
 
 static uint64_t epoch_of(const struct p2p_plock *s, uint32_t node)
@@ -360,6 +374,65 @@ static bool decidable(struct glock_p2p *p, const struct glock_name *name)
 	return true;
 }
 
+static void granted(void *ctx, const struct glock_plock_waiter *w);
+static bool decidable(struct glock_p2p *p, const struct glock_name *name);
+static void stash_drop(struct p2p_plock *s, struct pl_stash *st);
+
+/*
+ * from speaks from a later life: it lost its locks (a RESET) since what
+ * this table has of it.  Problem scenario (p2p-sim --plocks --stalls, 10
+ * nodes, seed 34): R's LOCK, sent before R was cut off and lost its
+ * locks, waited parked at M, which had lost its own (RESET) and so never
+ * saw R leave; at the merge it was granted: a lock R never knew of.
+ */
+static void forget_life(struct glock_p2p *p, uint32_t from, uint64_t life)
+{
+	struct p2p_plock *s = pl(p);
+	size_t b, i, k;
+
+	for (b = 0; b < PL_BUCKETS; b++) {
+		struct pl_res *r = s->res[b], *next;
+
+		for (; r; r = next) {
+			struct grant_ctx g = { .p = p, .r = r };
+
+			next = r->next;
+			glock_plock_drop_node(r->res, from, decidable(p, &r->name) ? granted : NULL,
+					      &g);
+			gens_prune(r, from);
+			res_put_if_empty(s, r);
+		}
+	}
+	for (i = k = 0; i < s->n_parked; i++) {
+		if (s->parked[i].from == from && (s->parked[i].msg.gen >> 32) < life)
+			p->dropped++;
+		else
+			s->parked[k++] = s->parked[i];
+	}
+	s->n_parked = k;
+	for (i = 0; i < s->n_stash;) {
+		if (s->stash[i].from == from && (s->stash[i].gen >> 32) < life)
+			stash_drop(s, &s->stash[i]);
+		else
+			i++;
+	}
+	epoch_set(s, from, life << 32);
+}
+
+/* false: msg is of an earlier life of its sender (dropped). */
+static bool life_check(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
+{
+	uint64_t known = epoch_of(pl(p), from) >> 32, life = msg->gen >> 32;
+
+	if (life < known) {
+		p->dropped++;
+		return false;
+	}
+	if (life > known)
+		forget_life(p, from, life);
+	return true;
+}
+
 /* ---- master: parking ---- */
 
 static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
@@ -505,6 +578,8 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 		park(p, from, msg);
 		return 0;
 	}
+	if (!life_check(p, from, msg))
+		return 0;
 	if (msg->gen < epoch_of(s, from)) {
 		p->dropped++; /* sent before its sender's last round */
 		return 0;
@@ -635,6 +710,8 @@ static int master_report(struct glock_p2p *p, uint32_t from, const struct glock_
 		p->dropped++; /* a joiner has nothing to report yet */
 		return 0;
 	}
+	if (!life_check(p, from, msg))
+		return 0;
 	if (msg->kind == GLOCK_P2P_PLOCK_EPOCH) {
 		epoch_set(s, from, msg->gen);
 		return 0;
@@ -726,6 +803,25 @@ void p2p_plock_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t 
 		else
 			i++;
 	}
+	/*
+	 * Problem scenario (p2p-sim --plocks --stalls, 10 nodes, seed 34): R's
+	 * LOCK waited here, parked; R was cut off, lost its locks (RESET) and
+	 * came back at a merge, its old life forgotten.  Unparked then, the
+	 * LOCK of its old life was granted: a lock R never knew of, for good.
+	 * What a departed node asked goes with it.
+	 */
+	for (i = k = 0; i < s->n_parked; i++) {
+		bool left = false;
+		size_t j;
+
+		for (j = 0; j < n_gone; j++)
+			left |= s->parked[i].from == gone[j];
+		if (left)
+			p->dropped++;
+		else
+			s->parked[k++] = s->parked[i];
+	}
+	s->n_parked = k;
 	p2p_plock_master_kick(p);
 }
 
@@ -838,7 +934,7 @@ static void op_send(struct glock_p2p *p, struct pl_rq *q, struct pl_op *op)
 {
 	struct p2p_plock *s = pl(p);
 	struct glock_p2p_msg msg = {
-		.kind = op_msg_kind[op->kind], .name = q->name, .gen = s->gen,
+		.kind = op_msg_kind[op->kind], .name = q->name, .gen = cur_gen(p),
 		.req_id = op->req_id, .plock_valid = true, .plock = op->lock,
 		.flags = op->wait ? GLOCK_P2P_PLOCK_WAIT : 0,
 	};
@@ -846,16 +942,16 @@ static void op_send(struct glock_p2p *p, struct pl_rq *q, struct pl_op *op)
 
 	q->master = p2p_master_now(p, &q->name);
 	peer = p2p_peer(p, q->master);
-	op->gen = s->gen;
+	op->gen = cur_gen(p);
 	op->sent = false;
 	if (!peer || peer->link_down)
 		return; /* sent again when the link is back, or to the next master */
 	op->sent = true;
-	s->sent_since_epoch = true;
+	s->sent_since_epoch = s->sent_ever = true;
 	p2p_send(p, q->master, &msg);
 	if (op->cancel) {
 		struct glock_p2p_msg c = {
-			.kind = GLOCK_P2P_PLOCK_CANCEL, .name = q->name, .gen = s->gen,
+			.kind = GLOCK_P2P_PLOCK_CANCEL, .name = q->name, .gen = cur_gen(p),
 			.req_id = op->req_id,
 		};
 
@@ -991,7 +1087,7 @@ static int report_one(void *ctx, const struct glock_plock_lock *l)
 static void report(struct glock_p2p *p, struct pl_rq *q, uint32_t to)
 {
 	struct report_ctx c = {
-		.p = p, .to = to, .msg = { .name = q->name, .gen = pl(p)->gen },
+		.p = p, .to = to, .msg = { .name = q->name, .gen = cur_gen(p) },
 	};
 	struct glock_p2p_msg m = c.msg;
 
@@ -1005,7 +1101,7 @@ static void report(struct glock_p2p *p, struct pl_rq *q, uint32_t to)
 
 static void epoch(struct glock_p2p *p, uint32_t to)
 {
-	struct glock_p2p_msg m = { .kind = GLOCK_P2P_PLOCK_EPOCH, .gen = pl(p)->gen };
+	struct glock_p2p_msg m = { .kind = GLOCK_P2P_PLOCK_EPOCH, .gen = cur_gen(p) };
 
 	p2p_multicast(p, to, &m);
 }
@@ -1021,11 +1117,28 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 	size_t b, i;
 
 	s->gen++;
-	/* Any EPOCH newer than a lingering op drops it: one per op sent suffices. */
-	if (s->sent_since_epoch)
-		for (i = 0; i < p->n_members; i++)
+	/*
+	 * Any EPOCH newer than a lingering op drops it: one per op sent
+	 * suffices.  A member new to this node gets one too once this node
+	 * ever sent an op: it may keep one of an earlier life of this node,
+	 * which its EPOCH (the life in its high half) drops.  Problem scenario
+	 * (p2p-sim --plocks --stalls, 10 nodes, seed 34): R's LOCK reached M
+	 * after M had lost its locks (RESET), and waited there; R lost its own
+	 * meanwhile; at the merge M granted the old LOCK, R having sent
+	 * nothing since to tell M of its new life.
+	 */
+	for (i = 0; i < p->n_members; i++) {
+		bool is_new = true;
+		size_t j;
+
+		for (j = 0; j < s->n_prev; j++)
+			is_new &= s->prev[j] != p->members[i];
+		if (s->sent_since_epoch || (s->sent_ever && is_new))
 			epoch(p, p->members[i]);
+	}
 	s->sent_since_epoch = false;
+	memcpy(s->prev, p->members, p->n_members * sizeof(*s->prev));
+	s->n_prev = p->n_members;
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
 
@@ -1064,7 +1177,11 @@ void p2p_plock_rq_link_up(struct glock_p2p *p, uint32_t node)
 	struct p2p_plock *s = pl(p);
 	size_t b, i;
 
-	s->gen++; /* the ops' new sends; answers to the old ones were lost with the link */
+	/*
+	 * The same generation: answers to the ops' old sends were lost with
+	 * the link, and a newer one would make the master drop this node's
+	 * report of this configuration (CPG) as older than these ops.
+	 */
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
 
@@ -1118,6 +1235,7 @@ void p2p_plock_lose_all(struct glock_p2p *p)
 	s->n_stash = 0;
 	s->n_epochs = 0;
 	s->n_parked = 0;
+	s->n_prev = 0; /* the next configuration announces the new life to all */
 }
 
 /* ---- life ---- */
