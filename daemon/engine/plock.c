@@ -55,8 +55,8 @@ bool glock_plock_res_empty(const struct glock_plock_res *r)
 
 bool glock_plock_lock_valid(const struct glock_plock_lock *l)
 {
-	return l && (l->type == GLOCK_PLOCK_RD || l->type == GLOCK_PLOCK_WR) && l->start <= l->end &&
-	       l->owner.node != 0;
+	return l && (l->type == GLOCK_PLOCK_RD || l->type == GLOCK_PLOCK_WR) &&
+	       l->start <= l->end && l->owner.node != 0;
 }
 
 static bool same_owner(const struct glock_plock_owner *a, const struct glock_plock_owner *b)
@@ -107,7 +107,8 @@ static bool lock_before(const struct glock_plock_lock *a, const struct glock_plo
 	return a->owner.id < b->owner.id;
 }
 
-static void insert_sorted(struct glock_plock_lock *locks, size_t *n, const struct glock_plock_lock *l)
+static void insert_sorted(struct glock_plock_lock *locks, size_t *n,
+			  const struct glock_plock_lock *l)
 {
 	size_t i = *n;
 
@@ -118,7 +119,8 @@ static void insert_sorted(struct glock_plock_lock *locks, size_t *n, const struc
 	(*n)++;
 }
 
-static struct glock_plock_lock piece(const struct glock_plock_lock *of, uint64_t start, uint64_t end)
+static struct glock_plock_lock piece(const struct glock_plock_lock *of, uint64_t start,
+				     uint64_t end)
 {
 	struct glock_plock_lock p = *of;
 
@@ -308,7 +310,7 @@ struct dl_walk {
 	const struct glock_plock_res *r;
 	const struct glock_plock_owner *requester;
 	size_t *lock_waiter; /* per lock: its owner's waiter, NONE, or unknown */
-	bool *seen;          /* per waiter */
+	bool *seen;	     /* per waiter */
 	size_t *stack, top;
 };
 
@@ -406,8 +408,9 @@ static int enqueue(struct glock_plock_res *r, uint64_t req_id, const struct gloc
 	return GLOCK_PLOCK_QUEUED;
 }
 
-int glock_plock_lock(struct glock_plock_res *r, uint64_t req_id, const struct glock_plock_lock *want,
-		     bool wait, glock_plock_granted_fn fn, void *ctx)
+int glock_plock_lock(struct glock_plock_res *r, uint64_t req_id,
+		     const struct glock_plock_lock *want, bool wait, glock_plock_granted_fn fn,
+		     void *ctx)
 {
 	size_t w;
 	int rc;
@@ -542,7 +545,8 @@ int glock_plock_set_node(struct glock_plock_res *r, uint32_t node,
 		if (r->locks[i].owner.node != node)
 			a[k++] = r->locks[i];
 	for (i = 0; i < n_locks; i++) {
-		k = apply(a, k, b, &locks[i].owner, (int)locks[i].type, locks[i].start, locks[i].end);
+		k = apply(a, k, b, &locks[i].owner, (int)locks[i].type, locks[i].start,
+			  locks[i].end);
 		t = a;
 		a = b;
 		b = t;
