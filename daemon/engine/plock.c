@@ -266,15 +266,20 @@ static void remove_waiter(struct glock_plock_res *r, size_t i)
 /*
  * Grants, in arrival order, every waiter nothing conflicts with.  A grant
  * adds locks (later waiters may now conflict) but may also lower its
- * owner's (an RD over its WR), letting an earlier waiter go: after an RD
- * grant the queue is examined again, until a pass grants nothing that
- * could lower.  Needs no memory (the capacity rule above).
+ * owner's (an RD over its WR), letting an earlier waiter go: after RD
+ * grants the queue is examined again, until a pass grants no RD.  Only
+ * the bytes an RD grant covered changed for the others, so a new pass
+ * examines only the waiters that overlap the span of the last pass's RD
+ * grants (without it, a chain of 2000 waiters each freed by the next one's
+ * grant took seconds).  Needs no memory (the capacity rule above).
  */
 static void grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, void *ctx)
 {
+	uint64_t from = 0, to = GLOCK_PLOCK_EOF; /* the first pass examines every waiter */
 	bool again = true;
 
 	while (again) {
+		uint64_t lowered_from = GLOCK_PLOCK_EOF, lowered_to = 0;
 		size_t i = 0;
 
 		again = false;
@@ -282,7 +287,8 @@ static void grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, 
 			struct glock_plock_waiter w = r->waiters[i];
 			size_t n;
 
-			if (first_conflict(r->locks, r->n_locks, &w.want) != NONE) {
+			if (!overlaps(&w.want, from, to) ||
+			    first_conflict(r->locks, r->n_locks, &w.want) != NONE) {
 				i++;
 				continue;
 			}
@@ -291,12 +297,19 @@ static void grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, 
 				  w.want.start, w.want.end);
 			swap_in(r, n);
 #ifndef PLOCK_MUTANT_NO_REPASS
-			if (w.want.type == GLOCK_PLOCK_RD)
+			if (w.want.type == GLOCK_PLOCK_RD) {
 				again = true;
+				if (w.want.start < lowered_from)
+					lowered_from = w.want.start;
+				if (w.want.end > lowered_to)
+					lowered_to = w.want.end;
+			}
 #endif
 			if (fn)
 				fn(ctx, &w);
 		}
+		from = lowered_from;
+		to = lowered_to;
 	}
 }
 

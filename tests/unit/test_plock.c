@@ -456,6 +456,25 @@ static void test_a_grant_that_lowers_its_owner_wakes_earlier_waiters(void **stat
 	assert_string_equal(waiters_of(r), "");
 }
 
+/* Each RD grant lowers the lock the waiter before it waits for. */
+static void test_a_chain_of_lowering_grants_runs_to_its_end(void **state)
+{
+	struct glock_plock_res *r = *state;
+	struct grants g = { 0 };
+	uint64_t i;
+
+	for (i = 0; i <= 5; i++)
+		assert_int_equal(lock_nowait(r, lk(owner(1, i), WR, i, i)), GLOCK_PLOCK_GRANTED);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(lock_wait(r, 10 + i, lk(owner(1, i), RD, i, i + 1), &g),
+				 GLOCK_PLOCK_QUEUED);
+	assert_int_equal(unlock(r, owner(1, 5), 0, EOF_, &g), 0);
+	assert_int_equal(g.n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.w[i].req_id, 14 - i);
+	assert_string_equal(locks_of(r), "1.0 RD 0-1, 1.1 RD 1-2, 1.2 RD 2-3, 1.3 RD 3-4, 1.4 RD 4-5");
+}
+
 static void test_the_same_request_again_is_queued_once(void **state)
 {
 	struct glock_plock_res *r = *state;
@@ -853,6 +872,7 @@ int main(void)
 		T(test_a_later_waiter_is_not_held_up_by_an_earlier_one),
 		T(test_a_downgrade_by_lock_wakes_readers),
 		T(test_a_grant_that_lowers_its_owner_wakes_earlier_waiters),
+		T(test_a_chain_of_lowering_grants_runs_to_its_end),
 		T(test_the_same_request_again_is_queued_once),
 		T(test_an_owner_waits_once),
 		T(test_cancel_withdraws_a_waiter),
