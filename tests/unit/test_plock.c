@@ -472,7 +472,8 @@ static void test_a_chain_of_lowering_grants_runs_to_its_end(void **state)
 	assert_int_equal(g.n, 5);
 	for (i = 0; i < 5; i++)
 		assert_int_equal(g.w[i].req_id, 14 - i);
-	assert_string_equal(locks_of(r), "1.0 RD 0-1, 1.1 RD 1-2, 1.2 RD 2-3, 1.3 RD 3-4, 1.4 RD 4-5");
+	assert_string_equal(locks_of(r),
+			    "1.0 RD 0-1, 1.1 RD 1-2, 1.2 RD 2-3, 1.3 RD 3-4, 1.4 RD 4-5");
 }
 
 static void test_the_same_request_again_is_queued_once(void **state)
