@@ -119,7 +119,8 @@ int glock_plock_unlock(struct glock_plock_res *r, const struct glock_plock_owner
 
 /*
  * F_GETLK: the first lock (lowest start, then node, then owner id) of
- * another owner that conflicts with probe.  1 with *conflict filled, 0 if there is none, -EINVAL.
+ * another owner that conflicts with probe.  1 with *conflict filled, 0 if
+ * there is none, -EINVAL.
  */
 int glock_plock_get(const struct glock_plock_res *r, const struct glock_plock_lock *probe,
 		    struct glock_plock_lock *conflict);

@@ -126,7 +126,11 @@ static int cell_of_start(uint64_t v)
 
 static int cell_of_end(uint64_t v)
 {
-	return v < BYTES ? (int)v : v == GLOCK_PLOCK_EOF - 1 ? BYTES : v == GLOCK_PLOCK_EOF ? BYTES + 1 : -1;
+	if (v < BYTES)
+		return (int)v;
+	if (v == GLOCK_PLOCK_EOF - 1)
+		return BYTES;
+	return v == GLOCK_PLOCK_EOF ? BYTES + 1 : -1;
 }
 
 static const char *off_str(uint64_t v, char *buf)
@@ -248,7 +252,8 @@ static bool model_cycle(int o, int type, int cs, int ce)
 		if (wi < 0 || S.owner[x].ofd)
 			continue;
 		for (y = 0; y < S.n_owners; y++)
-			if (!seen[y] && model_blocked_by(x, S.w[wi].type, S.w[wi].cs, S.w[wi].ce, (int)y)) {
+			if (!seen[y] &&
+			    model_blocked_by(x, S.w[wi].type, S.w[wi].cs, S.w[wi].ce, (int)y)) {
 				seen[y] = true;
 				stack[top++] = (int)y;
 			}
@@ -390,8 +395,9 @@ static void check_engine_locks(const struct collected *got)
 
 		if (!glock_plock_lock_valid(l) || owner_index(&l->owner) < 0 ||
 		    cell_of_start(l->start) < 0 || cell_of_end(l->end) < 0) {
-			violation("lock %zu n%u.%" PRIu64 " [%s,%s] is not one the clients could make",
-				  i, l->owner.node, l->owner.id, off_str(l->start, a), off_str(l->end, b));
+			violation(
+			    "lock %zu n%u.%" PRIu64 " [%s,%s] is not one the clients could make", i,
+			    l->owner.node, l->owner.id, off_str(l->start, a), off_str(l->end, b));
 			return;
 		}
 		if (i && lock_order(&got->l[i - 1], l) >= 0)
@@ -404,15 +410,16 @@ static void check_engine_locks(const struct collected *got)
 				if (overlap && types_conflict(m->type, l->type))
 					violation("n%u.%" PRIu64 " and n%u.%" PRIu64
 						  " hold conflicting locks at %s",
-						  m->owner.node, m->owner.id, l->owner.node, l->owner.id,
-						  off_str(l->start, a));
+						  m->owner.node, m->owner.id, l->owner.node,
+						  l->owner.id, off_str(l->start, a));
 				continue;
 			}
 			if (overlap)
 				violation("n%u.%" PRIu64 "'s locks overlap at %s", l->owner.node,
 					  l->owner.id, off_str(l->start, a));
 			else if (m->type == l->type && m->end < l->start && m->end + 1 == l->start)
-				violation("n%u.%" PRIu64 "'s locks at %s and %s touch with one type: not merged",
+				violation("n%u.%" PRIu64
+					  "'s locks at %s and %s touch with one type: not merged",
 					  l->owner.node, l->owner.id, off_str(m->start, a),
 					  off_str(l->start, b));
 		}
@@ -425,8 +432,9 @@ static void check_engine_locks(const struct collected *got)
 	}
 	for (i = 0; i < n; i++)
 		if (!same_lock(&want[i], &got->l[i])) {
-			violation("lock %zu: the resource has n%u.%" PRIu64 " [%s,%s], the model n%u.%" PRIu64
-				  " [%s,...]", i, got->l[i].owner.node, got->l[i].owner.id,
+			violation("lock %zu: the resource has n%u.%" PRIu64
+				  " [%s,%s], the model n%u.%" PRIu64 " [%s,...]",
+				  i, got->l[i].owner.node, got->l[i].owner.id,
 				  off_str(got->l[i].start, a), off_str(got->l[i].end, b),
 				  want[i].owner.node, want[i].owner.id, off_str(want[i].start, a));
 			return;
@@ -445,7 +453,8 @@ static void check_invariants(void)
 		for (p = o + 1; p < S.n_owners; p++)
 			for (c = 0; c < CELLS; c++)
 				if (types_conflict(S.cell[o][c], S.cell[p][c]))
-					violation("owners %u and %u hold cell %d in conflict", o, p, c);
+					violation("owners %u and %u hold cell %d in conflict", o, p,
+						  c);
 	memset(&got, 0, sizeof(got));
 	if (glock_plock_foreach_lock(S.res, collect_lock, &got) ||
 	    glock_plock_foreach_waiter(S.res, collect_waiter, &got) || got.overflow) {
@@ -461,12 +470,14 @@ static void check_invariants(void)
 
 		if (got.w[i].req_id != m->req || got.w[i].node != S.owner[m->owner].node ||
 		    !same_lock(&got.w[i].want, &l))
-			violation("waiter %u: the resource has n%u#%" PRIu64 ", the model n%u#%" PRIu64, i,
-				  got.w[i].node, got.w[i].req_id, S.owner[m->owner].node, m->req);
+			violation(
+			    "waiter %u: the resource has n%u#%" PRIu64 ", the model n%u#%" PRIu64,
+			    i, got.w[i].node, got.w[i].req_id, S.owner[m->owner].node, m->req);
 	}
 	for (i = 0; i < S.n_w; i++)
 		if (!model_blocked(S.w[i].owner, S.w[i].type, S.w[i].cs, S.w[i].ce))
-			violation("n%u#%" PRIu64 " still waits and nothing conflicts (a lost wake-up)",
+			violation("n%u#%" PRIu64
+				  " still waits and nothing conflicts (a lost wake-up)",
 				  S.owner[S.w[i].owner].node, S.w[i].req);
 	glock_plock_counts(S.res, &counts);
 	if (counts.locks != got.n || counts.waiters != got.n_w)
@@ -720,7 +731,8 @@ static void step_set_node(void)
 		report[k++] = lock_of(po, random_type(), cs, ce);
 	}
 	if (foreign && S.nodes > 1)
-		report[k++] = lock_of((int)(node % S.nodes) * OWNERS_PER_NODE, GLOCK_PLOCK_RD, 0, 0);
+		report[k++] =
+		    lock_of((int)(node % S.nodes) * OWNERS_PER_NODE, GLOCK_PLOCK_RD, 0, 0);
 	for (i = k; i > 1; i--) {
 		size_t j = rng_below((unsigned int)i);
 		struct glock_plock_lock t = report[i - 1];
@@ -872,12 +884,14 @@ static bool parse_nodes(char *arg, uint64_t *min, uint64_t *max)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: plock-sim [--nodes N|A-B] [--steps S] [--seed X] [--seeds K] [--trace] [--quiet]\n"
-		"  N nodes (1..%d) of %d owners each on one POSIX lock resource, checked against a\n"
-		"  byte-level model after every step.  --seeds K runs seeds X..X+K-1.\n"
-		"  Exit 0: no violation; 1: violation; 2: usage.\n",
-		SIM_NODES_MAX, OWNERS_PER_NODE);
+	fprintf(
+	    f,
+	    "usage: plock-sim [--nodes N|A-B] [--steps S] [--seed X] [--seeds K] [--trace] "
+	    "[--quiet]\n"
+	    "  N nodes (1..%d) of %d owners each on one POSIX lock resource, checked against a\n"
+	    "  byte-level model after every step.  --seeds K runs seeds X..X+K-1.\n"
+	    "  Exit 0: no violation; 1: violation; 2: usage.\n",
+	    SIM_NODES_MAX, OWNERS_PER_NODE);
 }
 
 int main(int argc, char **argv)

@@ -115,7 +115,8 @@ static void dump_lock(const struct glock_plock_lock *l, const char *tag)
 	put_off(s, sizeof(s), l->start);
 	put_off(e, sizeof(e), l->end);
 	snprintf(dump_buf + len, DUMP_MAX - len, "%s%" PRIu32 ".%" PRIu64 "%s %s %s-%s",
-		 len ? ", " : "", l->owner.node, l->owner.id, tag, l->type == RD ? "RD" : "WR", s, e);
+		 len ? ", " : "", l->owner.node, l->owner.id, tag, l->type == RD ? "RD" : "WR", s,
+		 e);
 }
 
 static int dump_one_lock(void *ctx, const struct glock_plock_lock *l)
@@ -160,6 +161,13 @@ static int lock_wait(struct glock_plock_res *r, uint64_t req, struct glock_plock
 		     struct grants *g)
 {
 	return glock_plock_lock(r, req, &l, true, on_grant, g);
+}
+
+/* F_SETLK under a request id of its own, with the grant callback. */
+static int lock_once(struct glock_plock_res *r, uint64_t req, struct glock_plock_lock l,
+		     struct grants *g)
+{
+	return glock_plock_lock(r, req, &l, false, g ? on_grant : NULL, g);
 }
 
 static int unlock(struct glock_plock_res *r, struct glock_plock_owner o, uint64_t start,
@@ -354,8 +362,8 @@ static void test_ranges_at_zero_and_at_eof(void **state)
 	assert_int_equal(lock_nowait(r, lk(b, RD, 0, 0)), GLOCK_PLOCK_GRANTED);
 	assert_string_equal(locks_of(r), "2.1 RD 0-0, 1.1 WR 1-EOF-1, 2.1 RD EOF-EOF");
 	assert_int_equal(lock_nowait(r, lk(b, RD, EOF_ - 1, EOF_)), -EAGAIN);
-	assert_int_equal(glock_plock_get(r, &(struct glock_plock_lock){ .owner = b, .type = WR,
-									 .start = EOF_, .end = EOF_ }, &c), 0);
+	c = lk(b, WR, EOF_, EOF_);
+	assert_int_equal(glock_plock_get(r, &c, &c), 0);
 	assert_int_equal(unlock(r, b, 0, EOF_, NULL), 0);
 	/* Merges at both ends: end + 1 and start - 1 must not wrap. */
 	assert_int_equal(lock_nowait(r, lk(a, WR, EOF_, EOF_)), GLOCK_PLOCK_GRANTED);
@@ -418,10 +426,7 @@ static void test_a_downgrade_by_lock_wakes_readers(void **state)
 	assert_int_equal(lock_nowait(r, lk(a, WR, 0, 99)), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_wait(r, 1, lk(owner(2, 1), RD, 10, 19), &g), GLOCK_PLOCK_QUEUED);
 	assert_int_equal(lock_wait(r, 2, lk(owner(2, 2), WR, 20, 29), &g), GLOCK_PLOCK_QUEUED);
-	assert_int_equal(glock_plock_lock(r, 9, &(struct glock_plock_lock){ .owner = a, .type = RD,
-									.start = 0, .end = 99 },
-					  false, on_grant, &g),
-			 GLOCK_PLOCK_GRANTED);
+	assert_int_equal(lock_once(r, 9, lk(a, RD, 0, 99), &g), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.w[0].req_id, 1);
 	assert_string_equal(waiters_of(r), "2.2#2 WR 20-29");
@@ -449,6 +454,26 @@ static void test_a_grant_that_lowers_its_owner_wakes_earlier_waiters(void **stat
 	assert_string_equal(locks_of(r), "1.1 RD 0-19, 3.1 RD 5-5");
 	assert_true(glock_plock_res_empty(r) == false);
 	assert_string_equal(waiters_of(r), "");
+}
+
+/* Each RD grant lowers the lock the waiter before it waits for. */
+static void test_a_chain_of_lowering_grants_runs_to_its_end(void **state)
+{
+	struct glock_plock_res *r = *state;
+	struct grants g = { 0 };
+	uint64_t i;
+
+	for (i = 0; i <= 5; i++)
+		assert_int_equal(lock_nowait(r, lk(owner(1, i), WR, i, i)), GLOCK_PLOCK_GRANTED);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(lock_wait(r, 10 + i, lk(owner(1, i), RD, i, i + 1), &g),
+				 GLOCK_PLOCK_QUEUED);
+	assert_int_equal(unlock(r, owner(1, 5), 0, EOF_, &g), 0);
+	assert_int_equal(g.n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(g.w[i].req_id, 14 - i);
+	assert_string_equal(locks_of(r),
+			    "1.0 RD 0-1, 1.1 RD 1-2, 1.2 RD 2-3, 1.3 RD 3-4, 1.4 RD 4-5");
 }
 
 static void test_the_same_request_again_is_queued_once(void **state)
@@ -481,10 +506,7 @@ static void test_an_owner_waits_once(void **state)
 	assert_int_equal(lock_wait(r, 2, lk(b, WR, 5, 5), &g), -EBUSY);
 	/* What nothing blocks is granted; a conflict without wait is EAGAIN. */
 	assert_int_equal(lock_wait(r, 3, lk(b, WR, 20, 29), &g), GLOCK_PLOCK_GRANTED);
-	assert_int_equal(glock_plock_lock(r, 4, &(struct glock_plock_lock){ .owner = b, .type = RD,
-									.start = 9, .end = 9 },
-					  false, on_grant, &g),
-			 -EAGAIN);
+	assert_int_equal(lock_once(r, 4, lk(b, RD, 9, 9), &g), -EAGAIN);
 	assert_string_equal(waiters_of(r), "2.1#1 WR 0-0");
 	assert_string_equal(locks_of(r), "1.1 WR 0-9, 2.1 WR 20-29");
 }
@@ -523,10 +545,7 @@ static void test_a_two_owner_cycle_is_edeadlk(void **state)
 	glock_plock_counts(r, &c);
 	assert_int_equal(c.waiters, 1);
 	/* Without waiting it is only a conflict. */
-	assert_int_equal(glock_plock_lock(r, 2, &(struct glock_plock_lock){ .owner = b, .type = RD,
-									.start = 5, .end = 5 },
-					  false, NULL, NULL),
-			 -EAGAIN);
+	assert_int_equal(lock_once(r, 2, lk(b, RD, 5, 5), NULL), -EAGAIN);
 	/* Once a no longer waits there is no cycle. */
 	assert_int_equal(glock_plock_cancel(r, 1, 1), 0);
 	assert_int_equal(lock_wait(r, 3, lk(b, RD, 5, 5), NULL), GLOCK_PLOCK_QUEUED);
@@ -572,7 +591,8 @@ static void test_ofd_owners_break_deadlock_detection(void **state)
 	assert_int_equal(lock_nowait(r, lk(ofd_owner(4, 1), WR, 40, 49)), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_nowait(r, lk(owner(5, 1), WR, 50, 59)), GLOCK_PLOCK_GRANTED);
 	assert_int_equal(lock_wait(r, 1, lk(owner(5, 1), WR, 40, 40), NULL), GLOCK_PLOCK_QUEUED);
-	assert_int_equal(lock_wait(r, 1, lk(ofd_owner(4, 1), WR, 50, 50), NULL), GLOCK_PLOCK_QUEUED);
+	assert_int_equal(lock_wait(r, 1, lk(ofd_owner(4, 1), WR, 50, 50), NULL),
+			 GLOCK_PLOCK_QUEUED);
 }
 
 /* ---- nodes ---- */
@@ -637,7 +657,8 @@ static void test_a_conflicting_report_is_eproto_and_changes_nothing(void **state
 	struct glock_plock_res *r = *state;
 	struct glock_plock_owner a = owner(1, 1);
 	struct glock_plock_lock against_other_node[] = { lk(a, RD, 50, 59), lk(a, WR, 5, 5) };
-	struct glock_plock_lock within_the_node[] = { lk(a, WR, 50, 59), lk(owner(1, 2), RD, 59, 60) };
+	struct glock_plock_lock within_the_node[] = { lk(a, WR, 50, 59),
+						      lk(owner(1, 2), RD, 59, 60) };
 	struct glock_plock_lock replaced_first[] = { lk(a, WR, 5, 5), lk(a, RD, 5, 5) };
 	char before[DUMP_MAX];
 
@@ -863,49 +884,40 @@ static void test_no_callback_grants_nobody_until_asked(void **state)
 
 int main(void)
 {
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_malformed_requests_are_einval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readers_of_different_owners_share, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writer_conflict_is_eagain_or_queued, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_an_owner_never_conflicts_with_itself, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_owners_on_one_node_conflict, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overlapping_and_adjacent_locks_of_one_type_merge,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_writer_over_part_of_a_reader_leaves_three_pieces,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlock_in_the_middle_splits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlocking_what_is_not_held_is_no_error, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_ranges_at_zero_and_at_eof, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unlock_grants_waiters_in_arrival_order, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_a_later_waiter_is_not_held_up_by_an_earlier_one,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_downgrade_by_lock_wakes_readers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_grant_that_lowers_its_owner_wakes_earlier_waiters,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_the_same_request_again_is_queued_once, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_an_owner_waits_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cancel_withdraws_a_waiter, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_two_owner_cycle_is_edeadlk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_three_owner_cycle_is_edeadlk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ofd_owners_break_deadlock_detection, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_drop_node_frees_its_locks_and_grants_waiters, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_set_node_replaces_the_nodes_locks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_a_conflicting_report_is_eproto_and_changes_nothing,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_get_reports_the_lowest_conflicting_lock, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_foreach_stops_at_a_non_zero_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_the_limit_is_enolck_and_changes_nothing, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_out_of_memory_changes_nothing, setup, teardown),
+		T(test_malformed_requests_are_einval),
+		T(test_readers_of_different_owners_share),
+		T(test_writer_conflict_is_eagain_or_queued),
+		T(test_an_owner_never_conflicts_with_itself),
+		T(test_owners_on_one_node_conflict),
+		T(test_overlapping_and_adjacent_locks_of_one_type_merge),
+		T(test_writer_over_part_of_a_reader_leaves_three_pieces),
+		T(test_unlock_in_the_middle_splits),
+		T(test_unlocking_what_is_not_held_is_no_error),
+		T(test_ranges_at_zero_and_at_eof),
+		T(test_unlock_grants_waiters_in_arrival_order),
+		T(test_a_later_waiter_is_not_held_up_by_an_earlier_one),
+		T(test_a_downgrade_by_lock_wakes_readers),
+		T(test_a_grant_that_lowers_its_owner_wakes_earlier_waiters),
+		T(test_a_chain_of_lowering_grants_runs_to_its_end),
+		T(test_the_same_request_again_is_queued_once),
+		T(test_an_owner_waits_once),
+		T(test_cancel_withdraws_a_waiter),
+		T(test_a_two_owner_cycle_is_edeadlk),
+		T(test_a_three_owner_cycle_is_edeadlk),
+		T(test_ofd_owners_break_deadlock_detection),
+		T(test_drop_node_frees_its_locks_and_grants_waiters),
+		T(test_set_node_replaces_the_nodes_locks),
+		T(test_a_conflicting_report_is_eproto_and_changes_nothing),
+		T(test_get_reports_the_lowest_conflicting_lock),
+		T(test_foreach_stops_at_a_non_zero_value),
+		T(test_the_limit_is_enolck_and_changes_nothing),
+		T(test_out_of_memory_changes_nothing),
 		cmocka_unit_test_setup_teardown(test_no_callback_grants_nobody_until_asked, setup,
 						teardown),
 	};
+#undef T
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
