@@ -821,6 +821,9 @@ static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 		    node_by_id(out->node))
 			nd->resets[nd->n_resets++] = out->node;
 		break;
+	case GLOCK_P2P_OUT_PLOCK:
+		violation("n%u: a POSIX lock answer, but no POSIX lock op was given", nd->id);
+		break;
 	}
 }
 
