@@ -240,6 +240,13 @@ struct glock_engine_config {
 	 * masters' tables, which this engine does not see (DESIGN §9).
 	 */
 	bool depart_all;
+	/*
+	 * The p2p lock path only: the life its generations start in, above
+	 * every life an earlier start of glockd on this node reached (the
+	 * daemon's start time in seconds; DESIGN §9, "a new start of glockd").
+	 * 0 in the replicated engine.
+	 */
+	uint32_t first_life;
 };
 
 struct glock_engine;

@@ -506,6 +506,11 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 	return ret;
 }
 
+uint32_t glock_p2p_next_life(const struct glock_p2p *p)
+{
+	return (uint32_t)p->life + 1;
+}
+
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us)
 {
 	return p2p_rq_next_due(p, ret_due_us);
@@ -553,6 +558,7 @@ struct glock_p2p *glock_p2p_new(const struct glock_engine_config *cfg, glock_p2p
 	};
 	p->output = output;
 	p->ctx = ctx;
+	p->life = cfg->first_life;
 	if (p2p_master_init(p)) {
 		free(p);
 		return NULL;

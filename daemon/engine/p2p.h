@@ -181,6 +181,12 @@ void glock_p2p_free(struct glock_p2p *p);
  */
 int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in);
 
+/*
+ * The lowest first_life (engine.h) a p2p that replaces this one in the same
+ * process may start with: above every life this one reached.
+ */
+uint32_t glock_p2p_next_life(const struct glock_p2p *p);
+
 /* The earliest delayed local demote, as glock_engine_next_due(). */
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us);
 

@@ -109,6 +109,7 @@ struct sim_node {
 	uint64_t pos; /* next position of its partition's log to deliver */
 	unsigned int incarnation;
 	unsigned int lives; /* RESETs of this incarnation (its locks were lost) */
+	uint32_t first_life; /* the p2p's cfg.first_life: the step it started at */
 	struct glock_engine *eng;
 	struct glock_p2p *p2p;
 	bool ready_told;
@@ -867,6 +868,17 @@ static void node_start(struct sim_node *nd, int part)
 	cfg.depart_all = true; /* as main.c sets it for lock_path = p2p */
 	nd->eng = glock_engine_new(&cfg, on_engine_output, nd);
 	cfg.depart_all = false;
+	/*
+	 * glockd's start time in seconds (lockpath.c), the step here: above
+	 * the lives of the incarnation before, unless it RESET more often
+	 * than once a step, which the daemon assumes no node does.
+	 */
+	if (nd->incarnation && (uint64_t)current_step + 1 <= (uint64_t)nd->first_life + nd->lives)
+		violation("n%u: restarts at step %" PRIu64 " below its last life %u + %u", nd->id,
+			  current_step, nd->first_life, nd->lives);
+	nd->first_life = (uint32_t)current_step + 1;
+	nd->lives = 0;
+	cfg.first_life = nd->first_life;
 	nd->p2p = glock_p2p_new(&cfg, on_p2p_output, nd);
 	if (!nd->eng || !nd->p2p) {
 		fprintf(stderr, "p2p-sim: cannot create a node\n");
