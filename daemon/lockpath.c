@@ -664,6 +664,7 @@ void glockd_lockpath_confchg(struct glockd *gd, const uint32_t *members, size_t 
 	in.u.confchg.n_members = n;
 	in.u.confchg.departed = departed;
 	in.u.confchg.n_departed = nd;
+	in.u.confchg.config_id = glock_engine_config_id(gd->engine); /* it applied the same */
 	r = lp_apply(lp, &in);
 	if (r)
 		log_err("the p2p lock path refused the configuration change: %s", strerror(-r));

@@ -453,8 +453,17 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 	emit_simple(eng, GLOCK_OUT_NEED_FENCE, node);
 }
 
-/* FNV-1a over the sorted member list; never 0 for a non-empty list. */
-static uint64_t config_hash(const uint32_t *members, size_t n)
+/*
+ * FNV-1a over the sorted member list, then the incarnations (if any);
+ * never 0 for a non-empty list.  Problem scenario (p2p-sim --chaos --nodes
+ * 3-8 --seed 2): node 2 restarts, and a member list comes back that was a
+ * configuration a moment before; a slow member's HELLO of the earlier one
+ * is delivered in the later one.  With the member list alone the ids were
+ * equal and the HELLO was taken: the joiner believed that member synced
+ * while the others knew it reset since, and waited for a donor that sent
+ * nothing.  A restarted glockd is another incarnation (another pid).
+ */
+static uint64_t config_hash(const uint32_t *members, size_t n, uint64_t incarnations)
 {
 	uint64_t h = 14695981039346656037ull;
 	size_t i;
@@ -463,6 +472,8 @@ static uint64_t config_hash(const uint32_t *members, size_t n)
 	for (i = 0; i < n; i++)
 		for (b = 0; b < 4; b++)
 			h = (h ^ ((members[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+	for (b = 0; incarnations && b < 8; b++)
+		h = (h ^ ((incarnations >> (8 * b)) & 0xff)) * 1099511628211ull;
 	return h ? h : 1;
 }
 
@@ -536,7 +547,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 		next_synced[i] = next_known[i] && eng->member_synced[old];
 	}
 	memcpy(eng->members, next, n * sizeof(*next));
-	eng->config_id = config_hash(next, n);
+	eng->config_id = config_hash(next, n, in->u.confchg.incarnations);
 	memcpy(eng->member_synced, next_synced, sizeof(next_synced));
 	memcpy(eng->member_joined, next_joined, sizeof(next_joined));
 	memcpy(eng->member_known, next_known, sizeof(next_known));

@@ -55,7 +55,7 @@ struct glock_p2p_down {
 struct glock_p2p_msg {
 	enum glock_p2p_msg_kind kind;
 	struct glock_name name;
-	/* The sender's configuration (a hash of its member list). */
+	/* The sender's configuration (its CONFCHG's config_id). */
 	uint64_t config_id;
 	/*
 	 * The requester's generation for this master: requests carry the
@@ -136,6 +136,12 @@ struct glock_p2p_input {
 			/* Departed nodes not yet recovered (the engine's list). */
 			size_t n_departed;
 			const uint32_t *departed;
+			/*
+			 * The membership engine's glock_engine_config_id() for
+			 * it: tells it from an earlier configuration of the same
+			 * members.  0: a hash of the member list alone.
+			 */
+			uint64_t config_id;
 		} confchg;
 		struct {
 			uint32_t node; /* DONE, FENCED, RECOVERY_DONE, LINK_* */

@@ -36,6 +36,7 @@ struct p2p_departed {
 
 struct p2p_config_rec {
 	uint64_t no; /* local count of configurations */
+	uint64_t id;
 	size_t n;
 	uint32_t members[GLOCK_NODES_MAX];
 };

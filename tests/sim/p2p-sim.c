@@ -69,6 +69,7 @@ struct sim_ev {
 	uint32_t sender;
 	size_t n_members; /* CONFCHG */
 	uint32_t members[SIM_NODES_MAX];
+	uint64_t incarnations; /* CONFCHG: as cluster.c's hash of the members' pids */
 	struct glock_input in; /* ENGINE */
 	struct glock_departed_rec *departed; /* ENGINE SNAPSHOT_BEGIN: owned copy */
 	uint32_t to; /* REPORT */
@@ -169,6 +170,11 @@ static bool chaos;
  * default (the seeds of make check's windows stay as they are).
  */
 static bool stalls;
+/*
+ * --no-incarnations: CONFCHG brings no incarnations, so a configuration's
+ * id is its member list's alone (as before; the --chaos failures come back).
+ */
+static bool no_incarnations;
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
@@ -506,6 +512,7 @@ static void lockpath_confchg(struct sim_node *nd, const uint32_t *members, size_
 	in.u.confchg.n_members = n;
 	in.u.confchg.departed = departed;
 	in.u.confchg.n_departed = nd_dep;
+	in.u.confchg.config_id = glock_engine_config_id(nd->eng); /* lockpath.c */
 	r = node_p2p(nd, &in);
 	if (r)
 		violation("n%u: the p2p refused the configuration change: %s", nd->id, strerror(-r));
@@ -528,6 +535,7 @@ static void deliver_confchg(struct sim_node *nd, const struct sim_ev *ev)
 
 	in.u.confchg.members = ev->members;
 	in.u.confchg.n_members = ev->n_members;
+	in.u.confchg.incarnations = no_incarnations ? 0 : ev->incarnations;
 	trace("n%u confchg: %zu members", nd->id, ev->n_members);
 	node_engine_apply(nd, &in, &err);
 	if (err)
@@ -902,9 +910,17 @@ static void append_confchg(int p)
 	struct sim_ev *ev = ev_new(EV_CONFCHG, 0);
 	unsigned int i;
 
-	for (i = 0; i < S.n; i++)
-		if (S.node[i].alive && S.node[i].part == p)
+	uint64_t h = 14695981039346656037ull;
+
+	/* Every start of a node is a new glockd, with a pid of its own. */
+	for (i = 0; i < S.n; i++) {
+		if (S.node[i].alive && S.node[i].part == p) {
 			ev->members[ev->n_members++] = S.node[i].id;
+			h = (h ^ S.node[i].id) * 1099511628211ull;
+			h = (h ^ S.node[i].incarnation) * 1099511628211ull;
+		}
+	}
+	ev->incarnations = h ? h : 1;
 	if (!ev->n_members) {
 		ev_free(ev);
 		return;
@@ -1734,11 +1750,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p2p-sim [--nodes A[-B]] [--steps S] [--seed X] [--seeds K] [--trace]\n"
 		"               [--quiet] [--mutant-reorder] [--no-partitions] [--chaos] [--stalls]\n"
+		"               [--no-incarnations]\n"
 		"  N nodes (3..%d) running the p2p lock path over simulated FIFO links and\n"
 		"  CPG, with crashes, joins, partitions, link resets and fencing; invariants\n"
 		"  checked after every step.  --seeds K runs seeds X..X+K-1.\n"
 		"  --mutant-reorder: links that reorder (the check must fail).\n"
 		"  --stalls: a node now and then stops reading CPG for a while.\n"
+		"  --no-incarnations: configuration ids from the member list alone.\n"
 		"  Exit 0: no violation; 1: violation; 2: usage.\n",
 		SIM_NODES_MAX);
 }
@@ -1809,6 +1827,7 @@ int main(int argc, char **argv)
 		{ "no-partitions", no_argument, NULL, 'p' },
 		{ "chaos", no_argument, NULL, 'c' },
 		{ "stalls", no_argument, NULL, 'S' },
+		{ "no-incarnations", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1818,7 +1837,7 @@ int main(int argc, char **argv)
 	int c;
 
 	glock_names_init();
-	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSIh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!parse_nodes(optarg, &nodes_min, &nodes_max, SIM_NODES_MAX))
@@ -1854,6 +1873,9 @@ int main(int argc, char **argv)
 		case 'S':
 			stalls = true;
 			break;
+		case 'I':
+			no_incarnations = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1886,9 +1908,10 @@ int main(int argc, char **argv)
 			total_violations += S.violations;
 			print_trace_tail();
 			fprintf(stderr, "replay: %s --nodes %u --steps %" PRIu64 " --seed %" PRIu64
-				" --trace%s%s%s%s\n", argv[0], n, steps, x,
+				" --trace%s%s%s%s%s\n", argv[0], n, steps, x,
 				mutant_reorder ? " --mutant-reorder" : "", chaos ? " --chaos" : "",
-				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "");
+				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "",
+				no_incarnations ? " --no-incarnations" : "");
 			break;
 		}
 	}

@@ -1047,11 +1047,52 @@ static void test_a_bad_nodelist_in_hello_is_refused_and_changes_nothing(void **s
 	assert_true(glock_engine_synced(h_eng(c, 1)));
 }
 
+static int confchg_inc(struct h_cluster *c, size_t n, const uint32_t *members, uint64_t inc)
+{
+	struct glock_input in = h_confchg_in(n, members);
+
+	in.u.confchg.incarnations = inc;
+	return h_apply(c, &in);
+}
+
+/*
+ * Problem scenario (p2p-sim --chaos --nodes 3-8 --seed 2): node 2's glockd
+ * restarts and the member list {1, 2, 3} comes back; node 1, slow, sends
+ * its HELLO of the earlier {1, 2, 3} (synced) after the change.  With ids
+ * from the member list alone it was taken in the later one.  A restarted
+ * glockd is another incarnation (cluster.c: its CPG pid): another id.
+ */
+static void test_hello_of_an_earlier_configuration_of_the_same_members_is_stale(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t three[] = { 1, 2, 3 };
+	struct glock_input stale;
+	uint64_t id_a;
+
+	assert_int_equal(confchg_inc(c, 3, three, 0x1111), 0);
+	id_a = h_config_id(c);
+	memset(&stale, 0, sizeof(stale));
+	stale.kind = GLOCK_IN_HELLO;
+	stale.u.hello.node = 1;
+	stale.u.hello.synced = true;
+	stale.u.hello.config_id = id_a;
+
+	assert_int_equal(confchg_inc(c, 3, three, 0x2222), 0);
+	assert_int_not_equal(h_config_id(c), id_a);
+	assert_int_equal(h_apply(c, &stale), -ESTALE);
+	assert_int_equal(h_hello(c, 1, true), 0); /* this configuration's own counts */
+
+	/* The same incarnations make the same id: every member agrees. */
+	assert_int_equal(confchg_inc(c, 3, three, 0x1111), 0);
+	assert_int_equal(h_config_id(c), id_a);
+}
+
 int main(void)
 {
 #define T3(t) cmocka_unit_test_setup_teardown(t, setup3, teardown)
 	const struct CMUnitTest tests[] = {
 		T3(test_departed_waiters_are_removed_and_the_queue_advances),
+		T3(test_hello_of_an_earlier_configuration_of_the_same_members_is_stale),
 		T3(test_departed_grants_expire_keep_blocking_and_need_fence),
 		T3(test_a_node_lost_with_its_corosync_is_fenced_holding_nothing),
 		T3(test_a_node_that_left_holding_nothing_is_not_fenced),
