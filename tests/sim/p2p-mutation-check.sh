@@ -12,7 +12,7 @@ pass=0
 fail=0
 
 engine_c="engine.c hold.c master.c p2p.c rendezvous.c requester.c table.c"
-engine_files="$engine_c engine.h hold.h p2p.h p2p_internal.h rendezvous.h table.h"
+engine_files="$engine_c engine.h hold.h p2p.h p2p_internal.h plock.h rendezvous.h table.h"
 
 # run_sim [SIM OPTIONS...]: 0 if every window passes, 1 if one is caught.
 run_sim() {
