@@ -62,6 +62,7 @@ struct glock_engine {
 
 	bool quorate;
 	bool confirmed;          /* QUORUM{true} since the last departure */
+	bool departure_seen;     /* a departure was applied here: confirmed is the stream's */
 	bool quorum_in_config;   /* QUORUM{true} since the last confchg */
 	bool reset_since_confchg; /* every member dropped its table */
 
@@ -501,6 +502,17 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 
 	/* Rule 3 of DESIGN §3: unconfirmed since a departure means out of sync. */
 	reset = glock_engine_synced(eng) && !eng->confirmed;
+	/*
+	 * Problem scenario (p2p-sim --chaos --nodes 3-8 --seed 2): J, not
+	 * synced, learnt from 3's HELLO that 3 was; 2 departed and no
+	 * QUORUM{true} followed, so at the next change 3 dropped its table
+	 * (rule 3).  J, with no table to drop, kept 3 as synced; later, where
+	 * everyone else saw nobody synced and started afresh, J waited for 3's
+	 * snapshot for good.  The members J knew synced dropped theirs too.
+	 */
+	if (!glock_engine_synced(eng) && eng->departure_seen && !eng->confirmed)
+		for (i = 0; i < eng->n_members; i++)
+			eng->member_synced[i] = false;
 	if (!glock_engine_synced(eng))
 		table_clear(eng, false); /* a snapshot cut short: nothing of it is valid */
 	if (!reset) {
@@ -556,6 +568,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	if (departures) {
 		set_quorate(eng, false);
 		eng->confirmed = false;
+		eng->departure_seen = true;
 	}
 	eng->quorum_in_config = false;
 	eng->n_configured = 0;
