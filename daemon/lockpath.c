@@ -528,10 +528,10 @@ static int links_start(struct glockd_lockpath *lp)
  * joined, and the old REPORT was taken as the new glockd's (both started
  * their generations at 0): 1 granted what nobody asked for, and every later
  * waiter starved.  A glockd's lives start at its start time in seconds,
- * above those of a glockd before it on this node as long as that one did not
- * RESET more often than once a second (each RESET is a loss of quorum, a
- * membership change); a p2p made again in this process starts above the
- * old one's.
+ * above those of a glockd before it on this node (glockd.service restarts
+ * one 2 s after a failure) as long as that one did not RESET more often than
+ * once a second (each RESET is a loss of quorum, a membership change); a p2p
+ * made again in this process starts above the old one's.
  */
 static uint32_t first_life(const struct glockd_lockpath *lp)
 {
