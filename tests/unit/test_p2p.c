@@ -371,6 +371,38 @@ static void test_handoff_carries_lvb(void **state)
 	assert_int_equal(gr->lvb[GLOCK_LVB_LEN - 1], 0x5a);
 }
 
+/*
+ * The configuration id is the membership engine's (its CONFCHG's
+ * config_id), which tells a configuration from an earlier one of the same
+ * members; the p2p stamps and compares that, not a hash of its own.
+ */
+static void test_messages_carry_the_configuration_id_of_the_confchg(void **state)
+{
+	const uint32_t two[] = { 1, 2 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+	struct glock_name g;
+	uint64_t r;
+	uint32_t id;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	in.u.confchg.members = two;
+	in.u.confchg.n_members = 2;
+	in.u.confchg.config_id = 0x5eed;
+	for (id = 1; id <= 2; id++) {
+		assert_int_equal(apply(id, &in), 0);
+		q_push(&C.cpg, id, 0, NULL);
+	}
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	assert_int_equal(C.link[1][2].n, 1);
+	assert_int_equal(C.link[1][2].v[C.link[1][2].head].msg.config_id, 0x5eed);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
+}
+
 static void test_op_errors_match_engine(void **state)
 {
 	struct glock_name g, bad = { .lockspace = "" };
@@ -1394,6 +1426,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
 					  teardown),
 		cmocka_unit_test_teardown(test_report_of_an_earlier_start_of_glockd_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_messages_carry_the_configuration_id_of_the_confchg,
 					  teardown),
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
 					  teardown),
