@@ -23,7 +23,7 @@ static bool sorted_contains(const uint32_t *v, size_t n, uint32_t x)
 	return bsearch(&x, v, n, sizeof(*v), uint32_compare) != NULL;
 }
 
-/* FNV-1a over the sorted member list, as the replicated engine's config id. */
+/* FNV-1a over the sorted member list: a CONFCHG's id when it brings none. */
 static uint64_t config_hash(const uint32_t *members, size_t n)
 {
 	uint64_t h = 14695981039346656037ull;
@@ -126,7 +126,7 @@ bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id)
 		const struct p2p_config_rec *c =
 			&p->history[(p->history_head + P2P_HISTORY_MAX - i) % P2P_HISTORY_MAX];
 
-		if (config_hash(c->members, c->n) == config_id)
+		if (c->id == config_id)
 			return true;
 	}
 	return false;
@@ -256,11 +256,12 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 	memcpy(p->members, next, n * sizeof(*next));
 	memcpy(p->peers, peers, n * sizeof(*peers));
 	p->n_members = n;
-	p->cfg_id = config_hash(next, n);
+	p->cfg_id = in->u.confchg.config_id ? in->u.confchg.config_id : config_hash(next, n);
 	p->cfg_no++;
 	p->history_head = (p->history_head + 1) % P2P_HISTORY_MAX;
 	rec = &p->history[p->history_head];
 	rec->no = p->cfg_no;
+	rec->id = p->cfg_id;
 	rec->n = n;
 	memcpy(rec->members, next, n * sizeof(*next));
 	if (p->n_history < P2P_HISTORY_MAX)
@@ -565,6 +566,11 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 	return ret;
 }
 
+uint32_t glock_p2p_next_life(const struct glock_p2p *p)
+{
+	return (uint32_t)p->life + 1;
+}
+
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us)
 {
 	return p2p_rq_next_due(p, ret_due_us);
@@ -620,6 +626,7 @@ struct glock_p2p *glock_p2p_new(const struct glock_engine_config *cfg, glock_p2p
 	};
 	p->output = output;
 	p->ctx = ctx;
+	p->life = cfg->first_life;
 	if (p2p_master_init(p)) {
 		free(p);
 		return NULL;

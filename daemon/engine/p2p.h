@@ -91,7 +91,7 @@ struct glock_p2p_down {
 struct glock_p2p_msg {
 	enum glock_p2p_msg_kind kind;
 	struct glock_name name;
-	/* The sender's configuration (a hash of its member list). */
+	/* The sender's configuration (its CONFCHG's config_id). */
 	uint64_t config_id;
 	/*
 	 * The requester's generation for this master: requests carry the
@@ -181,6 +181,12 @@ struct glock_p2p_input {
 			/* Departed nodes not yet recovered (the engine's list). */
 			size_t n_departed;
 			const uint32_t *departed;
+			/*
+			 * The membership engine's glock_engine_config_id() for
+			 * it: tells it from an earlier configuration of the same
+			 * members.  0: a hash of the member list alone.
+			 */
+			uint64_t config_id;
 		} confchg;
 		struct {
 			uint32_t node; /* DONE, FENCED, RECOVERY_DONE, LINK_* */
@@ -225,6 +231,12 @@ void glock_p2p_free(struct glock_p2p *p);
  * -ENOMEM: nothing changed.
  */
 int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in);
+
+/*
+ * The lowest first_life (engine.h) a p2p that replaces this one in the same
+ * process may start with: above every life this one reached.
+ */
+uint32_t glock_p2p_next_life(const struct glock_p2p *p);
 
 /* The earliest delayed local demote, as glock_engine_next_due(). */
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us);

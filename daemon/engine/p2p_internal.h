@@ -36,6 +36,7 @@ struct p2p_departed {
 
 struct p2p_config_rec {
 	uint64_t no; /* local count of configurations */
+	uint64_t id;
 	size_t n;
 	uint32_t members[GLOCK_NODES_MAX];
 };
@@ -89,8 +90,9 @@ struct glock_p2p {
 	size_t n_departed;
 	bool recovery_pending;
 	/*
-	 * RESETs so far: the high half of every generation this node starts
-	 * with, so that a master tells its messages from those of before.
+	 * cfg.first_life plus the RESETs so far: the high half of every
+	 * generation this node starts with, so that a master tells its
+	 * messages from those of before, and of an earlier start of glockd.
 	 */
 	uint64_t life;
 	/*

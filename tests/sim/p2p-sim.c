@@ -73,6 +73,7 @@ struct sim_ev {
 	uint32_t sender;
 	size_t n_members; /* CONFCHG */
 	uint32_t members[SIM_NODES_MAX];
+	uint64_t incarnations; /* CONFCHG: as cluster.c's hash of the members' pids */
 	struct glock_input in; /* ENGINE */
 	struct glock_departed_rec *departed; /* ENGINE SNAPSHOT_BEGIN: owned copy */
 	uint32_t to; /* REPORT */
@@ -132,6 +133,7 @@ struct sim_node {
 	uint64_t pos; /* next position of its partition's log to deliver */
 	unsigned int incarnation;
 	unsigned int lives; /* RESETs of this incarnation (its locks were lost) */
+	uint32_t first_life; /* the p2p's cfg.first_life: the step it started at */
 	struct glock_engine *eng;
 	struct glock_p2p *p2p;
 	bool ready_told;
@@ -223,6 +225,11 @@ static uint64_t plock_last(uint64_t end)
 {
 	return end >= SIM_PBYTES - 1 ? SIM_PBYTES - 1 : end;
 }
+/*
+ * --no-incarnations: CONFCHG brings no incarnations, so a configuration's
+ * id is its member list's alone (as before; the --chaos failures come back).
+ */
+static bool no_incarnations;
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
@@ -563,6 +570,7 @@ static void lockpath_confchg(struct sim_node *nd, const uint32_t *members, size_
 	in.u.confchg.n_members = n;
 	in.u.confchg.departed = departed;
 	in.u.confchg.n_departed = nd_dep;
+	in.u.confchg.config_id = glock_engine_config_id(nd->eng); /* lockpath.c */
 	r = node_p2p(nd, &in);
 	if (r)
 		violation("n%u: the p2p refused the configuration change: %s", nd->id, strerror(-r));
@@ -585,6 +593,7 @@ static void deliver_confchg(struct sim_node *nd, const struct sim_ev *ev)
 
 	in.u.confchg.members = ev->members;
 	in.u.confchg.n_members = ev->n_members;
+	in.u.confchg.incarnations = no_incarnations ? 0 : ev->incarnations;
 	trace("n%u confchg: %zu members", nd->id, ev->n_members);
 	node_engine_apply(nd, &in, &err);
 	if (err)
@@ -995,6 +1004,17 @@ static void node_start(struct sim_node *nd, int part)
 	cfg.depart_all = true; /* as main.c sets it for lock_path = p2p */
 	nd->eng = glock_engine_new(&cfg, on_engine_output, nd);
 	cfg.depart_all = false;
+	/*
+	 * glockd's start time in seconds (lockpath.c), the step here: above
+	 * the lives of the incarnation before, unless it RESET more often
+	 * than once a step, which the daemon assumes no node does.
+	 */
+	if (nd->incarnation && (uint64_t)current_step + 1 <= (uint64_t)nd->first_life + nd->lives)
+		violation("n%u: restarts at step %" PRIu64 " below its last life %u + %u", nd->id,
+			  current_step, nd->first_life, nd->lives);
+	nd->first_life = (uint32_t)current_step + 1;
+	nd->lives = 0;
+	cfg.first_life = nd->first_life;
 	nd->p2p = glock_p2p_new(&cfg, on_p2p_output, nd);
 	if (!nd->eng || !nd->p2p) {
 		fprintf(stderr, "p2p-sim: cannot create a node\n");
@@ -1019,9 +1039,17 @@ static void append_confchg(int p)
 	struct sim_ev *ev = ev_new(EV_CONFCHG, 0);
 	unsigned int i;
 
-	for (i = 0; i < S.n; i++)
-		if (S.node[i].alive && S.node[i].part == p)
+	uint64_t h = 14695981039346656037ull;
+
+	/* Every start of a node is a new glockd, with a pid of its own. */
+	for (i = 0; i < S.n; i++) {
+		if (S.node[i].alive && S.node[i].part == p) {
 			ev->members[ev->n_members++] = S.node[i].id;
+			h = (h ^ S.node[i].id) * 1099511628211ull;
+			h = (h ^ S.node[i].incarnation) * 1099511628211ull;
+		}
+	}
+	ev->incarnations = h ? h : 1;
 	if (!ev->n_members) {
 		ev_free(ev);
 		return;
@@ -2039,13 +2067,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p2p-sim [--nodes A[-B]] [--steps S] [--seed X] [--seeds K] [--trace]\n"
 		"               [--quiet] [--mutant-reorder] [--no-partitions] [--chaos] [--stalls]\n"
-		"               [--plocks]\n"
+		"               [--plocks] [--no-incarnations]\n"
 		"  N nodes (3..%d) running the p2p lock path over simulated FIFO links and\n"
 		"  CPG, with crashes, joins, partitions, link resets and fencing; invariants\n"
 		"  checked after every step.  --seeds K runs seeds X..X+K-1.\n"
 		"  --mutant-reorder: links that reorder (the check must fail).\n"
 		"  --stalls: a node now and then stops reading CPG for a while.\n"
 		"  --plocks: owners take POSIX byte-range locks too, checked byte by byte.\n"
+		"  --no-incarnations: configuration ids from the member list alone.\n"
 		"  Exit 0: no violation; 1: violation; 2: usage.\n",
 		SIM_NODES_MAX);
 }
@@ -2117,6 +2146,7 @@ int main(int argc, char **argv)
 		{ "chaos", no_argument, NULL, 'c' },
 		{ "stalls", no_argument, NULL, 'S' },
 		{ "plocks", no_argument, NULL, 'P' },
+		{ "no-incarnations", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -2127,7 +2157,7 @@ int main(int argc, char **argv)
 
 	glock_names_init();
 	plock_names_init();
-	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSPh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSPIh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!parse_nodes(optarg, &nodes_min, &nodes_max, SIM_NODES_MAX))
@@ -2166,6 +2196,9 @@ int main(int argc, char **argv)
 		case 'P':
 			plocks = true;
 			break;
+		case 'I':
+			no_incarnations = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -2202,9 +2235,10 @@ int main(int argc, char **argv)
 			total_violations += S.violations;
 			print_trace_tail();
 			fprintf(stderr, "replay: %s --nodes %u --steps %" PRIu64 " --seed %" PRIu64
-				" --trace%s%s%s%s%s\n", argv[0], n, steps, x, plocks ? " --plocks" : "",
+				" --trace%s%s%s%s%s%s\n", argv[0], n, steps, x, plocks ? " --plocks" : "",
 				mutant_reorder ? " --mutant-reorder" : "", chaos ? " --chaos" : "",
-				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "");
+				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "",
+				no_incarnations ? " --no-incarnations" : "");
 			break;
 		}
 	}

@@ -125,16 +125,23 @@ static int apply(uint32_t id, const struct glock_p2p_input *in)
 	return glock_p2p_apply(C.node[id].p, in);
 }
 
-static void node_start(uint32_t id)
+/* A start of glockd on node id; first_life as the daemon's start time. */
+static void node_start_life(uint32_t id, uint32_t first_life)
 {
 	struct glock_engine_config cfg;
 
 	glock_engine_config_defaults(&cfg, id);
+	cfg.first_life = first_life;
 	cfg.hold_min_us = cfg.hold_max_us = 0; /* demotes at once */
 	cfg.hold_incr_us = cfg.hold_decr_us = 0;
 	C.node[id] = (struct tnode){ .id = id, .up = true };
 	C.node[id].p = glock_p2p_new(&cfg, output, &C.node[id]);
 	assert_non_null(C.node[id].p);
+}
+
+static void node_start(uint32_t id)
+{
+	node_start_life(id, 0);
 }
 
 /* A configuration change in CPG order; each member's DONE follows its reports. */
@@ -365,6 +372,38 @@ static void test_handoff_carries_lvb(void **state)
 	gr = last(3, GLOCK_OUT_GRANT);
 	assert_int_equal(gr->lvb[0], 0x5a);
 	assert_int_equal(gr->lvb[GLOCK_LVB_LEN - 1], 0x5a);
+}
+
+/*
+ * The configuration id is the membership engine's (its CONFCHG's
+ * config_id), which tells a configuration from an earlier one of the same
+ * members; the p2p stamps and compares that, not a hash of its own.
+ */
+static void test_messages_carry_the_configuration_id_of_the_confchg(void **state)
+{
+	const uint32_t two[] = { 1, 2 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+	struct glock_name g;
+	uint64_t r;
+	uint32_t id;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	in.u.confchg.members = two;
+	in.u.confchg.n_members = 2;
+	in.u.confchg.config_id = 0x5eed;
+	for (id = 1; id <= 2; id++) {
+		assert_int_equal(apply(id, &in), 0);
+		q_push(&C.cpg, id, 0, NULL);
+	}
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	assert_int_equal(C.link[1][2].n, 1);
+	assert_int_equal(C.link[1][2].v[C.link[1][2].head].msg.config_id, 0x5eed);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
 }
 
 static void test_op_errors_match_engine(void **state)
@@ -1103,6 +1142,61 @@ static void test_report_from_the_configuration_of_a_reset_is_dropped(void **stat
 }
 
 /*
+ * Problem scenario (p2p-sim --stalls --nodes 3-5 --seed 143): 3 holds G
+ * in SH (master 1); its link to 1 comes back and it reports G over it,
+ * but 1 has seen 3 depart: the REPORT, from a node that is no member,
+ * waits.  3's glockd starts again and joins: the old REPORT was taken as
+ * the new glockd's (both started their generations at 0), 1 kept an SH
+ * nobody holds and 2's EX waited for good.  Every start of glockd begins
+ * its generations above the one before (cfg.first_life).
+ */
+static void test_report_of_an_earlier_start_of_glockd_is_dropped(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_LINK_DOWN, .u.node.node = 1 };
+	struct glock_p2p_input up = { .kind = GLOCK_P2P_IN_LINK_UP, .u.node.node = 1 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct glock_p2p_stats st;
+	struct glock_name g;
+	struct qmsg old;
+	uint64_t r3, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 1, two, 2, 1, 100);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(apply(3, &down), 0);
+	assert_int_equal(apply(3, &up), 0); /* 3 reports G to 1 over the link */
+	assert_int_equal(C.link[3][1].n, 1);
+	old = q_pop(&C.link[3][1]);
+	assert_int_equal(old.msg.kind, GLOCK_P2P_REPORT);
+
+	crash(3);
+	in.u.msg.from = 3;
+	in.u.msg.msg = &old.msg;
+	assert_int_equal(apply(1, &in), 0);
+	glock_p2p_stats(C.node[1].p, &st);
+	assert_int_equal(st.parked, 1); /* from a node that is no member */
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+
+	node_start_life(3, 1); /* a later start of glockd */
+	memcpy(C.members, three, sizeof(three));
+	C.n_members = 3;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+}
+
+/*
  * Problem scenario (p2p-sim --nodes 8 --seed 302): 2 holds G in EX (master
  * 3); 4 joins and G stays with 3.  3 sees the change first; 2 converts to
  * SH writing the LVB (parked at 3 until 2's DONE), then sees the change
@@ -1769,6 +1863,10 @@ int main(void)
 		cmocka_unit_test_teardown(test_stale_report_parked_lets_its_generation_count,
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_report_of_an_earlier_start_of_glockd_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_messages_carry_the_configuration_id_of_the_confchg,
 					  teardown),
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
 					  teardown),
