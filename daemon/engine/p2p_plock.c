@@ -84,6 +84,14 @@ struct pl_stash {
 	bool overflow;
 };
 
+/* Master: a request that cannot be decided yet. */
+struct pl_parked {
+	uint32_t from;
+	uint64_t cfg_no;  /* the configuration it was parked in */
+	bool stranger;    /* its sender was not a member then */
+	struct glock_p2p_msg msg;
+};
+
 struct pl_epoch {
 	uint32_t node;
 	uint64_t gen;
@@ -96,7 +104,7 @@ struct p2p_plock {
 	size_t n_epochs;
 	struct pl_stash *stash;
 	size_t n_stash;
-	struct p2p_parked *parked;
+	struct pl_parked *parked;
 	size_t n_parked, cap_parked;
 	bool unparking;
 
@@ -441,7 +449,7 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 
 	if (s->n_parked == s->cap_parked) {
 		size_t cap = s->cap_parked ? s->cap_parked * 2 : 16;
-		struct p2p_parked *v = realloc(s->parked, cap * sizeof(*v));
+		struct pl_parked *v = realloc(s->parked, cap * sizeof(*v));
 
 		if (!v) {
 			/* As if lost on a reset link: sent again at the next round. */
@@ -452,8 +460,9 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 		s->parked = v;
 		s->cap_parked = cap;
 	}
-	s->parked[s->n_parked++] = (struct p2p_parked){
-		.from = from, .cfg_no = p->cfg_no, .since = p->cfg_no, .msg = *msg,
+	s->parked[s->n_parked++] = (struct pl_parked){
+		.from = from, .cfg_no = p->cfg_no, .msg = *msg,
+		.stranger = !p->configured || !p2p_is_member(p, from),
 	};
 }
 
@@ -469,13 +478,13 @@ static bool parked_from(const struct p2p_plock *s, uint32_t from, const struct g
 }
 
 static int master_request(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg,
-			  uint64_t parked_cfg);
+			  const struct pl_parked *parked);
 
 /* Runs the parked requests through the checks again, in arrival order. */
 static void unpark(struct glock_p2p *p)
 {
 	struct p2p_plock *s = pl(p);
-	struct p2p_parked *v = s->parked;
+	struct pl_parked *v = s->parked;
 	size_t n = s->n_parked, i;
 
 	if (!n || s->unparking)
@@ -484,7 +493,7 @@ static void unpark(struct glock_p2p *p)
 	s->parked = NULL;
 	s->n_parked = s->cap_parked = 0;
 	for (i = 0; i < n; i++)
-		(void)master_request(p, v[i].from, &v[i].msg, v[i].cfg_no);
+		(void)master_request(p, v[i].from, &v[i].msg, &v[i]);
 	s->unparking = false;
 	if (!s->parked) {
 		s->parked = v;
@@ -555,8 +564,10 @@ static int apply_request(struct glock_p2p *p, uint32_t from, const struct glock_
 }
 
 static int master_request(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg,
-			  uint64_t parked_cfg)
+			  const struct pl_parked *parked)
 {
+	uint64_t parked_cfg = parked ? parked->cfg_no : 0;
+
 	struct p2p_plock *s = pl(p);
 
 	if (!p->configured || !p2p_is_member(p, from)) {
@@ -565,6 +576,18 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 			return 0;
 		}
 		park(p, from, msg); /* a joiner this node has not seen join yet */
+		return 0;
+	}
+	if (parked && parked->stranger && msg->config_id != p->cfg_id) {
+		/*
+		 * Parked before its sender was a member, and not sent in the
+		 * configuration that made it one: sent by a life of it this
+		 * node saw leave.  Problem scenario (p2p-sim --plocks --stalls,
+		 * 4 nodes, seed 22): R, cut off and not yet told, sent LOCKs to
+		 * M, which had seen R leave; R was fenced and came back, a new
+		 * process; its old LOCKs, taken at the join, were granted.
+		 */
+		p->dropped++;
 		return 0;
 	}
 	if (msg->plock_valid && msg->plock.owner.node != from)
@@ -746,7 +769,7 @@ int p2p_plock_master_receive(struct glock_p2p *p, uint32_t from, const struct gl
 {
 	if (glock_p2p_kind_multicast(msg->kind))
 		return master_report(p, from, msg);
-	return master_request(p, from, msg, 0);
+	return master_request(p, from, msg, NULL);
 }
 
 /* Grants what may be granted now on every file this node decides, then the parked. */
