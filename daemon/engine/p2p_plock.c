@@ -88,6 +88,7 @@ struct pl_stash {
 struct pl_parked {
 	uint32_t from;
 	uint64_t cfg_no;  /* the configuration it was parked in */
+	uint64_t since;   /* the configuration it was first parked in */
 	bool stranger;    /* its sender was not a member then */
 	struct glock_p2p_msg msg;
 };
@@ -112,15 +113,11 @@ struct p2p_plock {
 	size_t n_rq;
 	uint64_t gen;
 	/*
-	 * An op went out since the last EPOCH: one may still linger on a
-	 * link.  Without it a change sends no EPOCH (a cluster that takes no
-	 * POSIX locks multicasts nothing more).
+	 * This life sent POSIX ops: every change then announces the new
+	 * generation (EPOCH) to every member.  A node that takes no POSIX
+	 * locks multicasts nothing more.
 	 */
-	bool sent_since_epoch;
-	bool sent_ever; /* in any life: a master may keep an op of an old one */
-	/* The members of this node's last configuration (none after a RESET). */
-	uint32_t prev[GLOCK_NODES_MAX];
-	size_t n_prev;
+	bool announcing;
 	bool quiet; /* being freed: answers nobody */
 };
 
@@ -443,7 +440,8 @@ static bool life_check(struct glock_p2p *p, uint32_t from, const struct glock_p2
 
 /* ---- master: parking ---- */
 
-static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg)
+static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg,
+		 const struct pl_parked *before)
 {
 	struct p2p_plock *s = pl(p);
 
@@ -462,6 +460,7 @@ static void park(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg 
 	}
 	s->parked[s->n_parked++] = (struct pl_parked){
 		.from = from, .cfg_no = p->cfg_no, .msg = *msg,
+		.since = before ? before->since : p->cfg_no,
 		.stranger = !p->configured || !p2p_is_member(p, from),
 	};
 }
@@ -567,7 +566,6 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 			  const struct pl_parked *parked)
 {
 	uint64_t parked_cfg = parked ? parked->cfg_no : 0;
-
 	struct p2p_plock *s = pl(p);
 
 	if (!p->configured || !p2p_is_member(p, from)) {
@@ -575,7 +573,7 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 			p->dropped++; /* a configuration went by and the sender is not in it */
 			return 0;
 		}
-		park(p, from, msg); /* a joiner this node has not seen join yet */
+		park(p, from, msg, parked); /* a joiner this node has not seen join yet */
 		return 0;
 	}
 	if (parked && parked->stranger && msg->config_id != p->cfg_id) {
@@ -598,7 +596,7 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 		 * under its id is the old life's, dropped at its fencing,
 		 * which must not take this life's locks with it.
 		 */
-		park(p, from, msg);
+		park(p, from, msg, parked);
 		return 0;
 	}
 	if (!life_check(p, from, msg))
@@ -607,21 +605,37 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 		p->dropped++; /* sent before its sender's last round */
 		return 0;
 	}
+	if (msg->gen > epoch_of(s, from)) {
+		/*
+		 * Its round's EPOCH (through CPG) is not read yet: this node
+		 * has not reached the configuration it was sent in, or the
+		 * sender's first op overtook it.  Problem scenario (p2p-sim
+		 * --plocks --chaos, 5 nodes, seed 122): R, a change ahead of M,
+		 * reported nothing on F to M, then asked M for a lock; M, a
+		 * change behind and F's master there too, granted it; at the
+		 * change R had seen, F moved away from M and back, rebuilt from
+		 * R's report of nothing: R used a lock the table no longer had.
+		 * (Same members, same configuration id: only the round tells.)
+		 * One that never comes is dropped after P2P_HISTORY_MAX changes.
+		 */
+		if (parked && parked->since + P2P_HISTORY_MAX <= p->cfg_no) {
+			p->dropped++;
+			return 0;
+		}
+		park(p, from, msg, parked);
+		return 0;
+	}
 	if (parked_from(s, from, &msg->name)) {
-		park(p, from, msg); /* a sender's ops on a file keep their order */
+		park(p, from, msg, parked); /* a sender's ops on a file keep their order */
 		return 0;
 	}
 	if (p2p_master_now(p, &msg->name) != p->cfg.local_node) {
-		if (msg->config_id == p->cfg_id) {
-			p->dropped++;
-			return -EPROTO; /* same configuration, other master: the sender is wrong */
-		}
-		if (parked_cfg && parked_cfg != p->cfg_no) {
-			p->dropped++; /* of an older configuration: sent again to its master */
-			return 0;
-		}
-		park(p, from, msg); /* of a configuration this node has not reached */
-		return 0;
+		p->dropped++;
+		/*
+		 * Same configuration, other master: the sender is wrong; of an
+		 * older one: its sender sends it again to the file's master.
+		 */
+		return msg->config_id == p->cfg_id ? -EPROTO : 0;
 	}
 	if (!decidable(p, &msg->name)) {
 		/*
@@ -634,7 +648,7 @@ static int master_request(struct glock_p2p *p, uint32_t from, const struct glock
 		if ((msg->kind == GLOCK_P2P_PLOCK_UNLOCK || msg->kind == GLOCK_P2P_PLOCK_CANCEL) &&
 		    p->ready && !p2p_name_gained(p, &msg->name))
 			return apply_request(p, from, msg, false);
-		park(p, from, msg);
+		park(p, from, msg, parked);
 		return 0;
 	}
 	return apply_request(p, from, msg, true);
@@ -737,6 +751,7 @@ static int master_report(struct glock_p2p *p, uint32_t from, const struct glock_
 		return 0;
 	if (msg->kind == GLOCK_P2P_PLOCK_EPOCH) {
 		epoch_set(s, from, msg->gen);
+		unpark(p); /* the ops of that round */
 		return 0;
 	}
 	if (msg->gen < epoch_of(s, from) ||
@@ -952,6 +967,8 @@ static const enum glock_p2p_msg_kind op_msg_kind[] = {
 	[GLOCK_PLOCK_OP_GET] = GLOCK_P2P_PLOCK_GET,
 };
 
+static void epoch(struct glock_p2p *p, uint32_t to);
+
 /* Sends op (and its CANCEL, if asked) to the file's master under the current generation. */
 static void op_send(struct glock_p2p *p, struct pl_rq *q, struct pl_op *op)
 {
@@ -970,7 +987,14 @@ static void op_send(struct glock_p2p *p, struct pl_rq *q, struct pl_op *op)
 	if (!peer || peer->link_down)
 		return; /* sent again when the link is back, or to the next master */
 	op->sent = true;
-	s->sent_since_epoch = s->sent_ever = true;
+	if (!s->announcing) {
+		/* The first op of this life: masters take it once they read this. */
+		size_t i;
+
+		s->announcing = true;
+		for (i = 0; i < p->n_members; i++)
+			epoch(p, p->members[i]);
+	}
 	p2p_send(p, q->master, &msg);
 	if (op->cancel) {
 		struct glock_p2p_msg c = {
@@ -1140,28 +1164,9 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 	size_t b, i;
 
 	s->gen++;
-	/*
-	 * Any EPOCH newer than a lingering op drops it: one per op sent
-	 * suffices.  A member new to this node gets one too once this node
-	 * ever sent an op: it may keep one of an earlier life of this node,
-	 * which its EPOCH (the life in its high half) drops.  Problem scenario
-	 * (p2p-sim --plocks --stalls, 10 nodes, seed 34): R's LOCK reached M
-	 * after M had lost its locks (RESET), and waited there; R lost its own
-	 * meanwhile; at the merge M granted the old LOCK, R having sent
-	 * nothing since to tell M of its new life.
-	 */
-	for (i = 0; i < p->n_members; i++) {
-		bool is_new = true;
-		size_t j;
-
-		for (j = 0; j < s->n_prev; j++)
-			is_new &= s->prev[j] != p->members[i];
-		if (s->sent_since_epoch || (s->sent_ever && is_new))
+	if (s->announcing)
+		for (i = 0; i < p->n_members; i++)
 			epoch(p, p->members[i]);
-	}
-	s->sent_since_epoch = false;
-	memcpy(s->prev, p->members, p->n_members * sizeof(*s->prev));
-	s->n_prev = p->n_members;
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
 
@@ -1258,7 +1263,7 @@ void p2p_plock_lose_all(struct glock_p2p *p)
 	s->n_stash = 0;
 	s->n_epochs = 0;
 	s->n_parked = 0;
-	s->n_prev = 0; /* the next configuration announces the new life to all */
+	s->announcing = false; /* the new life's first op announces it */
 }
 
 /* ---- life ---- */
