@@ -118,6 +118,14 @@ struct p2p_plock {
 	 * locks multicasts nothing more.
 	 */
 	bool announcing;
+	/*
+	 * An earlier life sent POSIX ops: every node that may keep its locks
+	 * must hear of this life.  told[]: the members told so far in this
+	 * life (a node that was never a member kept nothing of ours).
+	 */
+	bool ever_sent;
+	uint32_t told[GLOCK_NODES_MAX];
+	size_t n_told;
 	bool quiet; /* being freed: answers nobody */
 };
 
@@ -991,7 +999,7 @@ static void op_send(struct glock_p2p *p, struct pl_rq *q, struct pl_op *op)
 		/* The first op of this life: masters take it once they read this. */
 		size_t i;
 
-		s->announcing = true;
+		s->announcing = s->ever_sent = true;
 		for (i = 0; i < p->n_members; i++)
 			epoch(p, p->members[i]);
 	}
@@ -1164,9 +1172,24 @@ void p2p_plock_rq_confchg(struct glock_p2p *p)
 	size_t b, i;
 
 	s->gen++;
-	if (s->announcing)
-		for (i = 0; i < p->n_members; i++)
+	/*
+	 * Problem scenario (p2p-sim --plocks --chaos, 5 nodes, seed 17): R
+	 * took a lock at M, then lost its locks (RESET) and sent nothing more;
+	 * M, which never saw R leave, kept the lock of R's old life for good.
+	 * A new life tells every member it has not told yet (its EPOCH's
+	 * life makes M forget the old one's locks).
+	 */
+	for (i = 0; i < p->n_members; i++) {
+		bool told = false;
+		size_t j;
+
+		for (j = 0; j < s->n_told; j++)
+			told |= s->told[j] == p->members[i];
+		if (s->announcing || (s->ever_sent && !told))
 			epoch(p, p->members[i]);
+		if (s->ever_sent && !told && s->n_told < GLOCK_NODES_MAX)
+			s->told[s->n_told++] = p->members[i];
+	}
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_rq *q;
 
@@ -1264,6 +1287,7 @@ void p2p_plock_lose_all(struct glock_p2p *p)
 	s->n_epochs = 0;
 	s->n_parked = 0;
 	s->announcing = false; /* the new life's first op announces it */
+	s->n_told = 0;          /* and every change tells those not told yet */
 }
 
 /* ---- life ---- */
