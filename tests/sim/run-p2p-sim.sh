@@ -17,5 +17,13 @@ for range in 3-5 6-10 11-16; do
 		fail=$((fail + 1))
 	fi
 done
+# POSIX locks (DESIGN §9.2): owners on every node take byte-range locks too.
+for range in 3-5 6-10; do
+	if "$sim" --nodes "$range" --steps "$steps" --seed "$first" --seeds 24 --plocks --quiet; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+	fi
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
