@@ -86,6 +86,12 @@ _Static_assert(GLOCK_DEV_FLAG_TRY == GLOCK_FLAG_TRY && GLOCK_DEV_FLAG_TRY_1CB ==
 	       GLOCK_DEV_FLAG_PRIORITY == GLOCK_FLAG_PRIORITY && GLOCK_DEV_FLAGS_ALL == GLOCK_FLAGS_ALL,
 	       "flags");
 
+_Static_assert(GLOCK_DEV_PLOCK_LOCK == GLOCK_PLOCK_OP_LOCK &&
+	       GLOCK_DEV_PLOCK_UNLOCK == GLOCK_PLOCK_OP_UNLOCK &&
+	       GLOCK_DEV_PLOCK_GET == GLOCK_PLOCK_OP_GET,
+	       "plock sub-ops");
+_Static_assert(GLOCK_PLOCK_EOF == ~0ULL, "plock end of file");
+
 /* The kernel's holder of one glock. */
 struct kgl {
 	char key[KGL_KEY_MAX];
