@@ -255,10 +255,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "try")) {
 		if (!setlk(fd, &fl, 0))
 			return 0;
-		if (errno == EAGAIN || errno == EACCES)
+		r = errno;
+		if (r == EAGAIN || r == EACCES)
 			return 75;
-		perror("F_SETLK");
-		return errno == ENOLCK ? 37 : 1;
+		fprintf(stderr, "F_SETLK: %s\n", strerror(r));
+		return r == ENOLCK ? 37 : 1;
 	}
 	if (!strcmp(cmd, "wait")) {
 		handle(SIGALRM);
