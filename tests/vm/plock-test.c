@@ -18,6 +18,8 @@
  *       waiting" goes there before the call), and stays: SIGUSR1 unlocks
  *       the range (F_UNLCK; then "PID unlocked"), SIGUSR2 closes the file
  *       ("PID closed"), SIGTERM ends it.  It keeps the file open otherwise.
+ *       With -2 OFF, SIGHUP asks a second lock: F_SETLKW WR on byte OFF
+ *       ("PID waiting2", then ok2, edeadlk, eintr2 or err2:ERRNO).
  *   plock-test count FILE N
  *       N times: F_SETLKW WR on byte 0, read the decimal counter at the
  *       start of FILE, write it back plus one, F_UNLCK.
@@ -35,7 +37,8 @@
 
 static int ofd, wait_flag;
 static unsigned int alarm_secs;
-static volatile sig_atomic_t got_usr1, got_usr2, got_term;
+static long long second_off = -1;
+static volatile sig_atomic_t got_usr1, got_usr2, got_term, got_hup;
 
 static void on_signal(int sig)
 {
@@ -45,6 +48,8 @@ static void on_signal(int sig)
 		got_usr2 = 1;
 	else if (sig == SIGTERM)
 		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	/* SIGALRM: only to interrupt F_SETLKW */
 }
 
@@ -61,7 +66,7 @@ static void handle(int sig)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: plock-test [-o] [-w] [-a SECS] try|wait|get|hold FILE r|w START LEN [PIDFILE]\n"
+	fprintf(stderr, "usage: plock-test [-o] [-w] [-a SECS] [-2 OFF] try|wait|get|hold FILE r|w START LEN [PIDFILE]\n"
 			"       plock-test count FILE N\n");
 	exit(2);
 }
@@ -132,6 +137,7 @@ static int do_hold(const char *file, struct flock *fl, const char *pidfile)
 	handle(SIGUSR2);
 	handle(SIGTERM);
 	handle(SIGALRM);
+	handle(SIGHUP);
 	put_state(pidfile, "waiting");
 	if (alarm_secs)
 		alarm(alarm_secs);
@@ -145,7 +151,7 @@ static int do_hold(const char *file, struct flock *fl, const char *pidfile)
 
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, &old);
-		if (!got_usr1 && !got_usr2 && !got_term)
+		if (!got_usr1 && !got_usr2 && !got_term && !got_hup)
 			sigsuspend(&none);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (got_usr1) {
@@ -158,6 +164,25 @@ static int do_hold(const char *file, struct flock *fl, const char *pidfile)
 				put_state(pidfile, buf);
 			} else {
 				put_state(pidfile, "unlocked");
+			}
+		}
+		if (got_hup && second_off >= 0) {
+			struct flock two = *fl;
+
+			got_hup = 0;
+			two.l_type = F_WRLCK;
+			two.l_start = second_off;
+			two.l_len = 1;
+			put_state(pidfile, "waiting2");
+			if (!setlk(fd, &two, 1))
+				put_state(pidfile, "ok2");
+			else if (errno == EDEADLK)
+				put_state(pidfile, "edeadlk");
+			else if (errno == EINTR)
+				put_state(pidfile, "eintr2");
+			else {
+				snprintf(buf, sizeof(buf), "err2:%s", strerror(errno));
+				put_state(pidfile, buf);
 			}
 		}
 		if (got_usr2) {
@@ -219,7 +244,7 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int opt, fd, r;
 
-	while ((opt = getopt(argc, argv, "+owa:")) != -1) {
+	while ((opt = getopt(argc, argv, "+owa:2:")) != -1) {
 		switch (opt) {
 		case 'o':
 			ofd = 1;
@@ -229,6 +254,9 @@ int main(int argc, char **argv)
 			break;
 		case 'a':
 			alarm_secs = (unsigned int)strtoul(optarg, NULL, 10);
+			break;
+		case '2':
+			second_off = strtoll(optarg, NULL, 0);
 			break;
 		default:
 			usage();

@@ -30,7 +30,9 @@
 #           shows it; a F_SETLKW on one node is granted when the other
 #           unlocks, closes, or its holder is killed; a F_SETLKW ended by a
 #           signal (alarm) fails with EINTR and holds nothing; OFD locks
-#           likewise; a counter incremented under F_SETLKW from both nodes
+#           likewise; a F_SETLKW that would close a cycle of two owners
+#           on two nodes fails with EDEADLK; a counter incremented under
+#           F_SETLKW from both nodes
 #           loses nothing; node 2 loses corosync and glockd (kill -9, fence
 #           = none) while holding a lock: node 1's waiter is granted.  With
 #           lock_path = cpg: every fcntl() lock fails with ENOLCK, cleanly.
@@ -449,6 +451,35 @@ phase_plock() {
 		0 2 "$PT -o try $PF w 0 100"
 	pend 1 J || true
 	pend 1 H || true
+
+	# Deadlock: owners on two nodes, each holding the byte the other waits for.
+	phold 2 M "-2 0" w 1 1
+	phold 1 N "-2 1" w 0 1
+	if [ "$(pstate 2 M)$(pstate 1 N)" = okok ]; then
+		psig 1 N HUP
+		pwait 1 N waiting2 >/dev/null
+		psig 2 M HUP
+		local i s1 s2 dl=
+		for i in $(seq 60); do
+			s1=$(pstate 1 N) s2=$(pstate 2 M)
+			[ "$s1" = edeadlk ] && { dl="1 N"; break; }
+			[ "$s2" = edeadlk ] && { dl="2 M"; break; }
+			sleep 1
+		done
+		if [ -n "$dl" ]; then
+			ok "a F_SETLKW that closes a cycle across nodes fails with EDEADLK (node ${dl% *})"
+			# shellcheck disable=SC2086
+			pend $dl || bad "end of the deadlocked holder"
+			if [ "$dl" = "1 N" ]; then expect_state "node 2: granted once the other owner ended" 2 M ok2
+			else expect_state "node 1: granted once the other owner ended" 1 N ok2; fi
+		else
+			bad "no EDEADLK across nodes: node 1 $s1, node 2 $s2"
+		fi
+	else
+		bad "deadlock setup: node 2 $(pstate 2 M), node 1 $(pstate 1 N)"
+	fi
+	pend 1 N || true
+	pend 2 M || true
 
 	# Both nodes increment a counter under F_SETLKW at once.
 	inc="$PT count /mnt/g/pcnt $COUNT"
