@@ -29,7 +29,8 @@
 #           lock with the pid negated, on node 1 with the pid; /proc/locks
 #           shows it; a F_SETLKW on one node is granted when the other
 #           unlocks, closes, or its holder is killed; a F_SETLKW ended by a
-#           signal (alarm) fails with EINTR and holds nothing; OFD locks
+#           signal (alarm) fails with EINTR and holds nothing, one killed
+#           by SIGKILL leaves nothing behind; OFD locks
 #           likewise; a F_SETLKW that would close a cycle of two owners
 #           on two nodes fails with EDEADLK; a counter incremented under
 #           F_SETLKW from both nodes
@@ -432,6 +433,13 @@ phase_plock() {
 	check "node 1: WR 0-99 granted: the interrupted waiter on node 2 (alive) holds nothing" \
 		0 1 "$PT try $PF w 0 100"
 	pend 2 G || bad "node 2: end of the interrupted holder"
+	# A waiter killed by SIGKILL leaves nothing behind either.
+	phold 1 Q "" w 0 1
+	phold 2 R "-w" w 0 1
+	pend 2 R KILL || bad "node 2: kill -9 of a waiter"
+	pend 1 Q || bad "node 1: end of the holder"
+	check "node 1: WR 0 granted: node 2's waiter killed by SIGKILL left nothing" 0 1 \
+		"$PT try $PF w 0 1"
 
 	# OFD locks.
 	phold 1 H "-o" w 0 100
