@@ -16,7 +16,7 @@
  *   UNMOUNT         every holder of the lockspace goes
  *   agent DEMOTE    DEMOTE (req_id 0, the mode the node may keep)
  *   agent LOST      LOST (lockspace): the mount withdraws
- *   PLOCK           ops->plock (the lock path, DESIGN §9.3) -> PLOCK_REPLY,
+ *   PLOCK           ops->plock (the lock path, DESIGN §9.2) -> PLOCK_REPLY,
  *                   now (an error) or by glockd_kdev_plock_answer()
  *   CANCEL (PLOCK)  ops->plock CANCEL; the waiting PLOCK gets its answer
  *
