@@ -751,6 +751,34 @@ static bool vq_quorate_now(struct glockd_cluster *c)
 	return c->vq_quorate;
 }
 
+/*
+ * The CONFCHG's incarnations (engine.h): FNV-1a over the sorted members'
+ * node ids and glockd pids, as every member's confchg lists them.  A glockd
+ * that restarted has another pid, so a member list that comes back is
+ * another configuration.  (corosync's totem ring id would not do: its
+ * callback comes after the CPG changes of a new ring, and a glockd that
+ * restarts stays in the ring.)
+ */
+static uint64_t incarnations_hash(const struct cpg_address *list, size_t n_list,
+				  const uint32_t *sorted, size_t n)
+{
+	uint64_t h = 14695981039346656037ull;
+	size_t i, k;
+	int b;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < n_list && list[k].nodeid != sorted[i]; k++)
+			;
+		if (k == n_list)
+			continue;
+		for (b = 0; b < 4; b++)
+			h = (h ^ ((sorted[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+		for (b = 0; b < 4; b++)
+			h = (h ^ ((list[k].pid >> (8 * b)) & 0xff)) * 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
 static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 			   const struct cpg_address *member_list, size_t n_member,
 			   const struct cpg_address *left_list, size_t n_left,
@@ -832,6 +860,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 	if (k < n && k > 0) {
 		in.u.confchg.n_members = k;
 		in.u.confchg.members = without;
+		in.u.confchg.incarnations = incarnations_hash(member_list, n_member, without, k);
 		err = glock_engine_apply(c->gd->engine, &in);
 		if (!err) {
 			c->ops->confchg(c->gd, without, k);
@@ -841,6 +870,7 @@ static void cpg_confchg_cb(cpg_handle_t handle, const struct cpg_name *group,
 
 	in.u.confchg.n_members = n;
 	in.u.confchg.members = nodes;
+	in.u.confchg.incarnations = incarnations_hash(member_list, n_member, nodes, n);
 	err = glock_engine_apply(c->gd->engine, &in);
 	if (err) {
 		/* Our table would now differ from everyone's: start over, empty. */

@@ -923,7 +923,7 @@ static int report_from_wire(const struct dec *d, const Glockwire__GlockItem *w,
 	}
 	r = author_check(d, rep->has_from, rep->from);
 	if (!r && (!rep->has_to || glock_p2p_msg_from_wire(rep->msg, &m) ||
-		   m.kind != GLOCK_P2P_REPORT))
+		   !glock_p2p_kind_multicast(m.kind)))
 		r = ITEM_BAD;
 	if (r) {
 		count_skipped(stats, r);

@@ -22,7 +22,7 @@
 #include "engine.h"
 
 #define GLOCK_WIRE_VERSION_MAJOR 1u
-#define GLOCK_WIRE_VERSION_MINOR 1u
+#define GLOCK_WIRE_VERSION_MINOR 2u /* 2: POSIX lock kinds on the p2p path */
 
 struct glock_codec_stats {
 	uint64_t messages;          /* messages decoded (any outcome) */

@@ -173,6 +173,17 @@ static void p2p_metrics(FILE *f, const GlockIpcStatusReply *r)
 	    r->p2p_bad_payloads);
 	one(f, "glockd_p2p_refused_messages_total", "counter",
 	    "Lock messages that made no sense from their sender.", r->p2p_refused_msgs);
+	one(f, "glockd_plock_files", "gauge", "Files whose POSIX locks this node masters.",
+	    r->plock_files);
+	one(f, "glockd_plock_locks", "gauge", "POSIX locks on the files this node masters.",
+	    r->plock_locks);
+	one(f, "glockd_plock_waiters", "gauge", "POSIX lock waiters on the files this node masters.",
+	    r->plock_waiters);
+	one(f, "glockd_plock_parked_requests", "gauge",
+	    "POSIX lock requests waiting for recovery or a departed node's fencing.",
+	    r->plock_parked);
+	one(f, "glockd_plock_pending_ops", "gauge",
+	    "This node's POSIX lock ops not answered yet.", r->plock_pending);
 }
 
 static void write_metrics(FILE *f, const GlockIpcStatusReply *r)

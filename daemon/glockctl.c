@@ -246,6 +246,10 @@ static int cmd_status(bool members_only)
 			       " stale dropped, %" PRIu64 " bad payloads, %" PRIu64 " refused\n",
 			       r->glocks, r->p2p_recovering, r->p2p_parked, r->p2p_stale_dropped,
 			       r->p2p_bad_payloads, r->p2p_refused_msgs);
+			printf("posix locks: %" PRIu64 " files mastered here, %" PRIu64 " locks, %" PRIu64
+			       " waiters, %" PRIu64 " parked; %" PRIu64 " ops of this node unanswered\n",
+			       r->plock_files, r->plock_locks, r->plock_waiters, r->plock_parked,
+			       r->plock_pending);
 			for (i = 0; i < r->n_links; i++) {
 				const GlockIpcLink *l = r->links[i];
 

@@ -461,6 +461,13 @@ static void status_p2p(struct glockd *gd, const struct glock_p2p_stats *ps, stru
 	r->has_p2p_bad_payloads = r->has_p2p_refused_msgs = r->has_links_unknown = true;
 	r->p2p_recovering = ps->recovering;
 	r->p2p_parked = ps->parked;
+	r->has_plock_files = r->has_plock_locks = r->has_plock_waiters = true;
+	r->has_plock_parked = r->has_plock_pending = true;
+	r->plock_files = ps->plock_files;
+	r->plock_locks = ps->plock_locks;
+	r->plock_waiters = ps->plock_waiters;
+	r->plock_parked = ps->plock_parked;
+	r->plock_pending = ps->plock_pending;
 	r->p2p_stale_dropped = ps->dropped;
 	r->p2p_bad_payloads = lpc.bad_payloads;
 	r->p2p_refused_msgs = lpc.refused_msgs;

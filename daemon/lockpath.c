@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <corosync/cmap.h>
 #include <qb/qbloop.h>
@@ -521,6 +522,29 @@ static int links_start(struct glockd_lockpath *lp)
 	return 0;
 }
 
+/*
+ * Problem scenario (p2p-sim --stalls --nodes 3-5 --seed 143): master 1 kept
+ * a REPORT of node 3 that came after 3 departed; 3's glockd restarted and
+ * joined, and the old REPORT was taken as the new glockd's (both started
+ * their generations at 0): 1 granted what nobody asked for, and every later
+ * waiter starved.  A glockd's lives start at its start time in seconds,
+ * above those of a glockd before it on this node (glockd.service restarts
+ * one 2 s after a failure) as long as that one did not RESET more often than
+ * once a second (each RESET is a loss of quorum, a membership change); a p2p
+ * made again in this process starts above the old one's.
+ */
+static uint32_t first_life(const struct glockd_lockpath *lp)
+{
+	struct timespec ts;
+	uint32_t life = 1;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0 && ts.tv_sec > 0)
+		life = (uint32_t)ts.tv_sec;
+	if (lp->p2p && glock_p2p_next_life(lp->p2p) > life)
+		life = glock_p2p_next_life(lp->p2p);
+	return life;
+}
+
 /* ---- the seams ---- */
 
 int glockd_lockpath_create(struct glockd *gd, const struct glockd_lockpath_ops *ops)
@@ -546,12 +570,13 @@ int glockd_lockpath_create(struct glockd *gd, const struct glockd_lockpath_ops *
 		if (r)
 			return r;
 	}
-	glock_p2p_free(lp->p2p);
 	glock_engine_config_defaults(&ec, gd->local_node);
 	ec.hold_min_us = gd->cfg->hold_min_us;
 	ec.hold_max_us = gd->cfg->hold_max_us;
 	ec.hold_incr_us = gd->cfg->hold_incr_us;
 	ec.hold_decr_us = gd->cfg->hold_decr_us;
+	ec.first_life = first_life(lp);
+	glock_p2p_free(lp->p2p);
 	lp->p2p = glock_p2p_new(&ec, p2p_output, lp);
 	lp->ready_told = false;
 	lp->n_defer = 0;
@@ -614,7 +639,7 @@ int glockd_lockpath_plock(struct glockd *gd, const struct glock_plock_op *op)
 	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_PLOCK };
 
 	if (!lp || !lp->p2p)
-		return -ENOLCK; /* lock_path = cpg: DESIGN §9.3 */
+		return -ENOLCK; /* lock_path = cpg: DESIGN §9.2 */
 	in.u.plock = op;
 	return lp_apply(lp, &in);
 }
@@ -639,6 +664,7 @@ void glockd_lockpath_confchg(struct glockd *gd, const uint32_t *members, size_t 
 	in.u.confchg.n_members = n;
 	in.u.confchg.departed = departed;
 	in.u.confchg.n_departed = nd;
+	in.u.confchg.config_id = glock_engine_config_id(gd->engine); /* it applied the same */
 	r = lp_apply(lp, &in);
 	if (r)
 		log_err("the p2p lock path refused the configuration change: %s", strerror(-r));

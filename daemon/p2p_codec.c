@@ -18,12 +18,21 @@ static bool mode_ok(int m)
 	return m >= GLOCK_MODE_UN && m <= GLOCK_MODE_EX;
 }
 
+/* An EPOCH names no file: its name goes on the wire empty. */
+static bool name_needed(enum glock_p2p_msg_kind kind)
+{
+	return kind != GLOCK_P2P_PLOCK_EPOCH;
+}
+
 bool glock_p2p_codec_encodable(const struct glock_p2p_msg *m)
 {
-	return m->kind >= GLOCK_P2P_LOCK && m->kind <= GLOCK_P2P_RELEASED && mode_ok(m->mode) &&
-	       lockspace_ok((const uint8_t *)m->name.lockspace,
-			    strnlen(m->name.lockspace, GLOCK_LOCKSPACE_MAX)) &&
-	       (!m->pending.valid || mode_ok(m->pending.mode));
+	return m->kind >= GLOCK_P2P_LOCK && m->kind <= GLOCK_P2P_KIND_MAX && mode_ok(m->mode) &&
+	       (!name_needed(m->kind) ||
+		lockspace_ok((const uint8_t *)m->name.lockspace,
+			     strnlen(m->name.lockspace, GLOCK_LOCKSPACE_MAX))) &&
+	       (!m->pending.valid || mode_ok(m->pending.mode)) &&
+	       (!m->plock_valid || m->plock.type == GLOCK_PLOCK_RD ||
+		m->plock.type == GLOCK_PLOCK_WR);
 }
 
 /* Storage for one message's sub-messages while it is packed. */
@@ -32,6 +41,7 @@ struct msg_store {
 	Glockwire__Name name;
 	Glockwire__P2pPending pending;
 	Glockwire__P2pDown down;
+	Glockwire__P2pPlock plock;
 };
 
 static void msg_to_wire(const struct glock_p2p_msg *m, struct msg_store *s)
@@ -96,14 +106,35 @@ static void msg_to_wire(const struct glock_p2p_msg *m, struct msg_store *s)
 		s->down.lvb_base = m->down.lvb_base;
 		s->msg.down = &s->down;
 	}
+	if (m->plock_valid) {
+		glockwire__p2p_plock__init(&s->plock);
+		s->plock.has_owner_node = s->plock.has_owner_id = s->plock.has_pid = true;
+		s->plock.owner_node = m->plock.owner.node;
+		s->plock.owner_id = m->plock.owner.id;
+		s->plock.pid = m->plock.owner.pid;
+		s->plock.has_ofd = m->plock.owner.ofd;
+		s->plock.ofd = m->plock.owner.ofd;
+		s->plock.has_type = s->plock.has_start = s->plock.has_end = true;
+		s->plock.type = m->plock.type;
+		s->plock.start = m->plock.start;
+		s->plock.end = m->plock.end;
+		s->msg.plock = &s->plock;
+	}
+	s->msg.has_status = m->status != 0;
+	s->msg.status = m->status;
 }
 
 int glock_p2p_msg_from_wire(const Glockwire__P2pMsg *w, struct glock_p2p_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	if (!w || !w->has_kind || w->kind < GLOCKWIRE__P2P_KIND__P2P_LOCK ||
-	    w->kind > GLOCKWIRE__P2P_KIND__P2P_RELEASED || !w->name ||
-	    !w->name->has_lockspace ||
+	    w->kind > (int)GLOCK_P2P_KIND_MAX || !w->name)
+		return -EBADMSG;
+	if (name_needed((enum glock_p2p_msg_kind)w->kind) &&
+	    (!w->name->has_lockspace ||
+	     !lockspace_ok(w->name->lockspace.data, w->name->lockspace.len)))
+		return -EBADMSG;
+	if (w->name->has_lockspace && w->name->lockspace.len &&
 	    !lockspace_ok(w->name->lockspace.data, w->name->lockspace.len))
 		return -EBADMSG;
 	if (w->has_mode && !mode_ok(w->mode))
@@ -111,7 +142,8 @@ int glock_p2p_msg_from_wire(const Glockwire__P2pMsg *w, struct glock_p2p_msg *m)
 	if (w->has_lvb && w->lvb.len != GLOCK_LVB_LEN)
 		return -EBADMSG;
 	m->kind = (enum glock_p2p_msg_kind)w->kind;
-	memcpy(m->name.lockspace, w->name->lockspace.data, w->name->lockspace.len);
+	if (w->name->has_lockspace)
+		memcpy(m->name.lockspace, w->name->lockspace.data, w->name->lockspace.len);
 	m->name.type = w->name->type;
 	m->name.number = w->name->number;
 	m->config_id = w->config_id;
@@ -148,6 +180,22 @@ int glock_p2p_msg_from_wire(const Glockwire__P2pMsg *w, struct glock_p2p_msg *m)
 		}
 		m->down.lvb_base = w->down->lvb_base;
 	}
+	if (w->plock) {
+		const Glockwire__P2pPlock *pl = w->plock;
+
+		if (!pl->has_owner_node || !pl->has_owner_id || !pl->has_type || !pl->has_start ||
+		    !pl->has_end || (pl->type != GLOCK_PLOCK_RD && pl->type != GLOCK_PLOCK_WR))
+			return -EBADMSG;
+		m->plock_valid = true;
+		m->plock.owner.node = pl->owner_node;
+		m->plock.owner.id = pl->owner_id;
+		m->plock.owner.pid = pl->pid;
+		m->plock.owner.ofd = pl->has_ofd && pl->ofd;
+		m->plock.type = (enum glock_plock_type)pl->type;
+		m->plock.start = pl->start;
+		m->plock.end = pl->end;
+	}
+	m->status = w->status;
 	return 0;
 }
 
@@ -242,7 +290,7 @@ int glock_p2p_codec_encode_reports(uint32_t sender, const uint32_t *to,
 	if (!n)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (!glock_p2p_codec_encodable(&msgs[i]) || msgs[i].kind != GLOCK_P2P_REPORT)
+		if (!glock_p2p_codec_encodable(&msgs[i]) || !glock_p2p_kind_multicast(msgs[i].kind))
 			goto out;
 		msg_to_wire(&msgs[i], &st[i]);
 		glockwire__p2p_report__init(&rep[i]);

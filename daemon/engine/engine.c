@@ -62,6 +62,7 @@ struct glock_engine {
 
 	bool quorate;
 	bool confirmed;          /* QUORUM{true} since the last departure */
+	bool departure_seen;     /* a departure was applied here: confirmed is the stream's */
 	bool quorum_in_config;   /* QUORUM{true} since the last confchg */
 	bool reset_since_confchg; /* every member dropped its table */
 
@@ -453,8 +454,17 @@ static void depart_node(struct glock_engine *eng, uint32_t node, struct glock **
 	emit_simple(eng, GLOCK_OUT_NEED_FENCE, node);
 }
 
-/* FNV-1a over the sorted member list; never 0 for a non-empty list. */
-static uint64_t config_hash(const uint32_t *members, size_t n)
+/*
+ * FNV-1a over the sorted member list, then the incarnations (if any);
+ * never 0 for a non-empty list.  Problem scenario (p2p-sim --chaos --nodes
+ * 3-8 --seed 2): node 2 restarts, and a member list comes back that was a
+ * configuration a moment before; a slow member's HELLO of the earlier one
+ * is delivered in the later one.  With the member list alone the ids were
+ * equal and the HELLO was taken: the joiner believed that member synced
+ * while the others knew it reset since, and waited for a donor that sent
+ * nothing.  A restarted glockd is another incarnation (another pid).
+ */
+static uint64_t config_hash(const uint32_t *members, size_t n, uint64_t incarnations)
 {
 	uint64_t h = 14695981039346656037ull;
 	size_t i;
@@ -463,6 +473,8 @@ static uint64_t config_hash(const uint32_t *members, size_t n)
 	for (i = 0; i < n; i++)
 		for (b = 0; b < 4; b++)
 			h = (h ^ ((members[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+	for (b = 0; incarnations && b < 8; b++)
+		h = (h ^ ((incarnations >> (8 * b)) & 0xff)) * 1099511628211ull;
 	return h ? h : 1;
 }
 
@@ -490,6 +502,17 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 
 	/* Rule 3 of DESIGN §3: unconfirmed since a departure means out of sync. */
 	reset = glock_engine_synced(eng) && !eng->confirmed;
+	/*
+	 * Problem scenario (p2p-sim --chaos --nodes 3-8 --seed 2): J, not
+	 * synced, learnt from 3's HELLO that 3 was; 2 departed and no
+	 * QUORUM{true} followed, so at the next change 3 dropped its table
+	 * (rule 3).  J, with no table to drop, kept 3 as synced; later, where
+	 * everyone else saw nobody synced and started afresh, J waited for 3's
+	 * snapshot for good.  The members J knew synced dropped theirs too.
+	 */
+	if (!glock_engine_synced(eng) && eng->departure_seen && !eng->confirmed)
+		for (i = 0; i < eng->n_members; i++)
+			eng->member_synced[i] = false;
 	if (!glock_engine_synced(eng))
 		table_clear(eng, false); /* a snapshot cut short: nothing of it is valid */
 	if (!reset) {
@@ -536,7 +559,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 		next_synced[i] = next_known[i] && eng->member_synced[old];
 	}
 	memcpy(eng->members, next, n * sizeof(*next));
-	eng->config_id = config_hash(next, n);
+	eng->config_id = config_hash(next, n, in->u.confchg.incarnations);
 	memcpy(eng->member_synced, next_synced, sizeof(next_synced));
 	memcpy(eng->member_joined, next_joined, sizeof(next_joined));
 	memcpy(eng->member_known, next_known, sizeof(next_known));
@@ -545,6 +568,7 @@ static int apply_confchg(struct glock_engine *eng, const struct glock_input *in)
 	if (departures) {
 		set_quorate(eng, false);
 		eng->confirmed = false;
+		eng->departure_seen = true;
 	}
 	eng->quorum_in_config = false;
 	eng->n_configured = 0;

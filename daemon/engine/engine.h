@@ -148,6 +148,13 @@ struct glock_input {
 			 */
 			size_t n_lost;
 			const uint32_t *lost;
+			/*
+			 * What tells this configuration from an earlier one of
+			 * the same nodes, the same on every member: a hash of the
+			 * members' incarnations (their glockd's CPG pids,
+			 * cluster.c).  Part of the configuration id.  0: none.
+			 */
+			uint64_t incarnations;
 		} confchg;
 		/*
 		 * HELLO and QUORUM speak of one configuration: a message sent
@@ -240,6 +247,13 @@ struct glock_engine_config {
 	 * masters' tables, which this engine does not see (DESIGN §9).
 	 */
 	bool depart_all;
+	/*
+	 * The p2p lock path only: the life its generations start in, above
+	 * every life an earlier start of glockd on this node reached (the
+	 * daemon's start time in seconds; DESIGN §9, "a new start of glockd").
+	 * 0 in the replicated engine.
+	 */
+	uint32_t first_life;
 };
 
 struct glock_engine;
@@ -292,8 +306,9 @@ bool glock_engine_startup_fencing(const struct glock_engine *eng);
 /* Whether the engine counts member node as holding the cluster's table. */
 bool glock_engine_member_synced(const struct glock_engine *eng, uint32_t node);
 /*
- * Identifies the current configuration (a hash of the member list), the
- * same on every member; HELLO and QUORUM carry it.
+ * Identifies the current configuration (a hash of the member list and the
+ * CONFCHG's incarnations), the same on every member; HELLO and QUORUM carry
+ * it, and so do the p2p lock path's messages.
  */
 uint64_t glock_engine_config_id(const struct glock_engine *eng);
 size_t glock_engine_glock_count(const struct glock_engine *eng);

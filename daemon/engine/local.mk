@@ -8,7 +8,12 @@ daemon_engine_libglockengine_la_SOURCES = \
 	daemon/engine/master.c \
 	daemon/engine/p2p.c \
 	daemon/engine/p2p.h \
+	daemon/engine/p2p_plock.c \
+	daemon/engine/plock.c \
+	daemon/engine/plock.h \
 	daemon/engine/p2p_internal.h \
+	daemon/engine/plock.c \
+	daemon/engine/plock.h \
 	daemon/engine/requester.c \
 	daemon/engine/rendezvous.c \
 	daemon/engine/rendezvous.h \

@@ -23,7 +23,7 @@ static bool sorted_contains(const uint32_t *v, size_t n, uint32_t x)
 	return bsearch(&x, v, n, sizeof(*v), uint32_compare) != NULL;
 }
 
-/* FNV-1a over the sorted member list, as the replicated engine's config id. */
+/* FNV-1a over the sorted member list: a CONFCHG's id when it brings none. */
 static uint64_t config_hash(const uint32_t *members, size_t n)
 {
 	uint64_t h = 14695981039346656037ull;
@@ -126,7 +126,7 @@ bool p2p_config_seen(const struct glock_p2p *p, uint64_t config_id)
 		const struct p2p_config_rec *c =
 			&p->history[(p->history_head + P2P_HISTORY_MAX - i) % P2P_HISTORY_MAX];
 
-		if (config_hash(c->members, c->n) == config_id)
+		if (c->id == config_id)
 			return true;
 	}
 	return false;
@@ -176,6 +176,16 @@ static struct p2p_departed *departed_find(struct glock_p2p *p, uint32_t node)
 		if (p->departed[i].node == node)
 			return &p->departed[i];
 	return NULL;
+}
+
+bool p2p_departed_pending(const struct glock_p2p *p, uint32_t node)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_departed; i++)
+		if (p->departed[i].node == node)
+			return true;
+	return false;
 }
 
 static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
@@ -246,11 +256,12 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 	memcpy(p->members, next, n * sizeof(*next));
 	memcpy(p->peers, peers, n * sizeof(*peers));
 	p->n_members = n;
-	p->cfg_id = config_hash(next, n);
+	p->cfg_id = in->u.confchg.config_id ? in->u.confchg.config_id : config_hash(next, n);
 	p->cfg_no++;
 	p->history_head = (p->history_head + 1) % P2P_HISTORY_MAX;
 	rec = &p->history[p->history_head];
 	rec->no = p->cfg_no;
+	rec->id = p->cfg_id;
 	rec->n = n;
 	memcpy(rec->members, next, n * sizeof(*next));
 	if (p->n_history < P2P_HISTORY_MAX)
@@ -282,10 +293,14 @@ static int apply_confchg(struct glock_p2p *p, const struct glock_p2p_input *in)
 
 		emit(p, &out);
 	}
-	for (i = 0; i < n_forgot; i++)
+	for (i = 0; i < n_forgot; i++) {
 		p2p_master_recovery_done(p, forgot[i]);
+		p2p_plock_master_drop_node(p, forgot[i]);
+	}
 	err = p2p_master_confchg(p, gone, n_gone);
 	p2p_rq_confchg(p);
+	p2p_plock_master_confchg(p, gone, n_gone);
+	p2p_plock_rq_confchg(p);
 	return err;
 }
 
@@ -325,6 +340,7 @@ static void apply_reset(struct glock_p2p *p)
 		p->reset_cfg_id = p->cfg_id;
 	p->life++;
 	p2p_rq_lose_all(p);
+	p2p_plock_lose_all(p);
 	p2p_master_clear(p);
 	p->configured = false;
 	p->ready = false;
@@ -348,16 +364,44 @@ static int apply_departed(struct glock_p2p *p, enum glock_p2p_input_kind kind, u
 	if (kind == GLOCK_P2P_IN_FENCED) {
 		d->fenced = true;
 		p2p_master_fenced(p, node);
+		p2p_plock_master_drop_node(p, node);
 		return 0;
 	}
 	p->n_departed--;
 	memmove(d, d + 1, (size_t)(&p->departed[p->n_departed] - d) * sizeof(*d));
 	p2p_master_recovery_done(p, node);
+	p2p_plock_master_drop_node(p, node);
 	return 0;
+}
+
+static bool plock_msg_valid(const struct glock_p2p_msg *m)
+{
+	if (m->kind == GLOCK_P2P_PLOCK_EPOCH)
+		return true; /* names no file */
+	if (!glock_name_valid(&m->name))
+		return false;
+	switch (m->kind) {
+	case GLOCK_P2P_PLOCK_LOCK:
+	case GLOCK_P2P_PLOCK_UNLOCK:
+	case GLOCK_P2P_PLOCK_GET:
+	case GLOCK_P2P_PLOCK_HELD:
+		return m->plock_valid && glock_plock_lock_valid(&m->plock) &&
+		       !(m->flags & ~GLOCK_P2P_PLOCK_WAIT) &&
+		       (m->req_id != 0 || m->kind == GLOCK_P2P_PLOCK_HELD);
+	case GLOCK_P2P_PLOCK_CANCEL:
+		return m->req_id != 0;
+	case GLOCK_P2P_PLOCK_ANSWER:
+		return m->req_id != 0 && m->status <= 0 && m->status > -4096 &&
+		       (!m->plock_valid || glock_plock_lock_valid(&m->plock));
+	default:
+		return true; /* REPORT_BEGIN, REPORT_END */
+	}
 }
 
 static bool msg_valid(const struct glock_p2p_msg *m)
 {
+	if (m && glock_p2p_kind_plock(m->kind))
+		return plock_msg_valid(m);
 	if (!m || !glock_name_valid(&m->name))
 		return false;
 	switch (m->kind) {
@@ -388,8 +432,9 @@ static bool msg_valid(const struct glock_p2p_msg *m)
 	case GLOCK_P2P_DEMOTE:
 		return m->mode == GLOCK_MODE_UN || m->mode == GLOCK_MODE_SH ||
 		       m->mode == GLOCK_MODE_DF;
+	default:
+		return false;
 	}
-	return false;
 }
 
 static int dispatch_msg(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *m)
@@ -398,6 +443,13 @@ static int dispatch_msg(struct glock_p2p *p, uint32_t from, const struct glock_p
 		return -EBADMSG;
 	if (from == GLOCK_NODEID_NONE)
 		return -EPROTO;
+	if (m->kind == GLOCK_P2P_PLOCK_ANSWER) {
+		if (!p->configured || !p2p_is_member(p, from))
+			return -EPROTO; /* only a current master answers */
+		return p2p_plock_rq_receive(p, from, m);
+	}
+	if (glock_p2p_kind_plock(m->kind))
+		return p2p_plock_master_receive(p, from, m);
 	switch (m->kind) {
 	case GLOCK_P2P_LOCK:
 	case GLOCK_P2P_CONVERT:
@@ -442,6 +494,11 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 			return -EAGAIN;
 		ret = p2p_rq_op(p, &in->u.op);
 		break;
+	case GLOCK_P2P_IN_PLOCK:
+		if (!p->configured)
+			return -EAGAIN;
+		ret = p2p_plock_rq_op(p, in->u.plock);
+		break;
 	case GLOCK_P2P_IN_MSG:
 		ret = dispatch_msg(p, in->u.msg.from, in->u.msg.msg);
 		break;
@@ -453,6 +510,7 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 			return -ESRCH;
 		p2p_peer(p, in->u.node.node)->done = true;
 		p2p_master_done(p, in->u.node.node);
+		p2p_plock_master_kick(p);
 		break;
 	case GLOCK_P2P_IN_READY:
 		if (!p->configured)
@@ -461,6 +519,7 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 		if (p->ready) {
 			p2p_master_try_recover(p);
 			p2p_master_process_all(p);
+			p2p_plock_master_kick(p);
 		}
 		break;
 	case GLOCK_P2P_IN_RESET:
@@ -482,6 +541,7 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 		} else {
 			peer->link_down = false;
 			p2p_rq_link_up(p, peer->node);
+			p2p_plock_rq_link_up(p, peer->node);
 			/*
 			 * A DEMOTE sent while the link was down is lost; a holder
 			 * with nothing to report (one a master believes from before
@@ -506,6 +566,11 @@ int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in)
 	return ret;
 }
 
+uint32_t glock_p2p_next_life(const struct glock_p2p *p)
+{
+	return (uint32_t)p->life + 1;
+}
+
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us)
 {
 	return p2p_rq_next_due(p, ret_due_us);
@@ -520,6 +585,14 @@ void glock_p2p_stats(const struct glock_p2p *p, struct glock_p2p_stats *out)
 		.parked = p->n_parked,
 		.dropped = p->dropped,
 	};
+	struct glock_p2p_plock_stats pl;
+
+	glock_p2p_plock_stats(p, &pl);
+	out->plock_files = pl.files;
+	out->plock_locks = pl.locks;
+	out->plock_waiters = pl.waiters;
+	out->plock_parked = pl.parked;
+	out->plock_pending = pl.pending;
 }
 
 int glock_p2p_export_mastered(const struct glock_p2p *p, glock_record_fn fn, void *ctx)
@@ -553,11 +626,18 @@ struct glock_p2p *glock_p2p_new(const struct glock_engine_config *cfg, glock_p2p
 	};
 	p->output = output;
 	p->ctx = ctx;
+	p->life = cfg->first_life;
 	if (p2p_master_init(p)) {
 		free(p);
 		return NULL;
 	}
 	if (p2p_rq_init(p)) {
+		p2p_master_fini(p);
+		free(p);
+		return NULL;
+	}
+	if (p2p_plock_init(p)) {
+		p2p_rq_fini(p);
 		p2p_master_fini(p);
 		free(p);
 		return NULL;
@@ -569,6 +649,7 @@ void glock_p2p_free(struct glock_p2p *p)
 {
 	if (!p)
 		return;
+	p2p_plock_fini(p);
 	p2p_rq_fini(p);
 	p2p_master_fini(p);
 	free(p->loop);

@@ -31,7 +31,43 @@ enum glock_p2p_msg_kind {
 	GLOCK_P2P_DENY = 7,
 	GLOCK_P2P_DEMOTE = 8,
 	GLOCK_P2P_RELEASED = 9, /* a RELEASE or a down-conversion is applied */
+	/*
+	 * POSIX locks (DESIGN §9.2).  requester -> master, on the link:
+	 * .req_id, .plock (the lock, the range, or the probe), .gen the
+	 * requester's plock generation; LOCK's .flags: GLOCK_P2P_PLOCK_WAIT.
+	 */
+	GLOCK_P2P_PLOCK_LOCK = 10,
+	GLOCK_P2P_PLOCK_UNLOCK = 11,
+	GLOCK_P2P_PLOCK_GET = 12,
+	GLOCK_P2P_PLOCK_CANCEL = 13, /* .req_id: the LOCK */
+	/*
+	 * requester -> master, through CPG at a configuration change (and on
+	 * a link that came up): EPOCH .gen: nothing older of this requester
+	 * counts any more; a report of what it holds on one resource is
+	 * REPORT_BEGIN, one HELD per lock (.plock), REPORT_END.
+	 */
+	GLOCK_P2P_PLOCK_EPOCH = 14,
+	GLOCK_P2P_PLOCK_REPORT_BEGIN = 15,
+	GLOCK_P2P_PLOCK_HELD = 16,
+	GLOCK_P2P_PLOCK_REPORT_END = 17,
+	/* master -> requester: .req_id, .gen of the request, .status; GET: .plock_found, .plock */
+	GLOCK_P2P_PLOCK_ANSWER = 18,
 };
+#define GLOCK_P2P_KIND_MAX GLOCK_P2P_PLOCK_ANSWER
+#define GLOCK_P2P_PLOCK_WAIT 0x1u
+
+/* Is kind one that travels through CPG (glockd_lockpath_report)? */
+static inline bool glock_p2p_kind_multicast(enum glock_p2p_msg_kind kind)
+{
+	return kind == GLOCK_P2P_REPORT || kind == GLOCK_P2P_PLOCK_EPOCH ||
+	       kind == GLOCK_P2P_PLOCK_REPORT_BEGIN || kind == GLOCK_P2P_PLOCK_HELD ||
+	       kind == GLOCK_P2P_PLOCK_REPORT_END;
+}
+
+static inline bool glock_p2p_kind_plock(enum glock_p2p_msg_kind kind)
+{
+	return kind >= GLOCK_P2P_PLOCK_LOCK && kind <= GLOCK_P2P_PLOCK_ANSWER;
+}
 
 /* REPORT: the requester's request still unanswered, if any. */
 struct glock_p2p_pending {
@@ -55,7 +91,7 @@ struct glock_p2p_down {
 struct glock_p2p_msg {
 	enum glock_p2p_msg_kind kind;
 	struct glock_name name;
-	/* The sender's configuration (a hash of its member list). */
+	/* The sender's configuration (its CONFCHG's config_id). */
 	uint64_t config_id;
 	/*
 	 * The requester's generation for this master: requests carry the
@@ -73,10 +109,14 @@ struct glock_p2p_msg {
 	bool lvb_invalid; /* GRANT: the master lost the LVB in recovery */
 	struct glock_p2p_pending pending; /* REPORT */
 	struct glock_p2p_down down;       /* REPORT */
+	/* POSIX locks */
+	bool plock_valid;              /* .plock is set (requests, HELD, a GET's conflict) */
+	struct glock_plock_lock plock;
+	int32_t status;                /* PLOCK_ANSWER: 0 or -errno */
 };
 
 /*
- * POSIX locks (plock.h) on the p2p path, DESIGN §9.3: a local client's
+ * POSIX locks (plock.h) on the p2p path, DESIGN §9.2: a local client's
  * fcntl() lock op, on the range-aware resource its name's master keeps.
  */
 enum glock_plock_op_kind {
@@ -94,9 +134,14 @@ struct glock_plock_op {
 	bool wait;                    /* LOCK */
 };
 
-/* Exactly one per LOCK, UNLOCK and GET; none for CANCEL (its LOCK gets one). */
+/*
+ * Exactly one per LOCK, UNLOCK and GET; none for CANCEL (its LOCK gets one).
+ * req_id 0 (status -ENOLCK): this node lost its POSIX locks on name (a
+ * RESET: it left the quorate partition), as GLOCK_OUT_LOST for a glock.
+ */
 struct glock_plock_answer {
 	uint64_t req_id;
+	struct glock_name name;
 	/*
 	 * 0 (locked, unlocked, looked up), -EAGAIN (conflict, no wait),
 	 * -EDEADLK, -EINTR (cancelled), -ENOLCK (the node lost its locks, or
@@ -136,6 +181,12 @@ struct glock_p2p_input {
 			/* Departed nodes not yet recovered (the engine's list). */
 			size_t n_departed;
 			const uint32_t *departed;
+			/*
+			 * The membership engine's glock_engine_config_id() for
+			 * it: tells it from an earlier configuration of the same
+			 * members.  0: a hash of the member list alone.
+			 */
+			uint64_t config_id;
 		} confchg;
 		struct {
 			uint32_t node; /* DONE, FENCED, RECOVERY_DONE, LINK_* */
@@ -181,6 +232,12 @@ void glock_p2p_free(struct glock_p2p *p);
  */
 int glock_p2p_apply(struct glock_p2p *p, const struct glock_p2p_input *in);
 
+/*
+ * The lowest first_life (engine.h) a p2p that replaces this one in the same
+ * process may start with: above every life this one reached.
+ */
+uint32_t glock_p2p_next_life(const struct glock_p2p *p);
+
 /* The earliest delayed local demote, as glock_engine_next_due(). */
 bool glock_p2p_next_due(const struct glock_p2p *p, uint64_t *ret_due_us);
 
@@ -190,8 +247,29 @@ struct glock_p2p_stats {
 	size_t held;          /* glocks this node holds or asks for */
 	size_t parked;        /* requests waiting for a report, config or recovery */
 	uint64_t dropped;     /* answers or requests dropped as stale */
+	/* POSIX locks (glock_p2p_plock_stats) */
+	size_t plock_files, plock_locks, plock_waiters, plock_parked, plock_pending;
 };
 void glock_p2p_stats(const struct glock_p2p *p, struct glock_p2p_stats *out);
+
+struct glock_p2p_plock_stats {
+	size_t files;   /* files whose POSIX locks this node masters */
+	size_t locks;   /* their locks */
+	size_t waiters; /* and waiters */
+	size_t parked;  /* POSIX lock requests parked */
+	size_t pending; /* this node's ops not answered yet */
+};
+void glock_p2p_plock_stats(const struct glock_p2p *p, struct glock_p2p_plock_stats *out);
+
+/*
+ * For glockctl dump and the simulator: every POSIX lock (waiter NULL) and
+ * waiter (lock NULL) on the files this node masters, file by file in no
+ * defined order; stops at fn's non-zero value and returns it.
+ */
+typedef int (*glock_p2p_plock_fn)(void *ctx, const struct glock_name *name,
+				  const struct glock_plock_lock *lock,
+				  const struct glock_plock_waiter *waiter);
+int glock_p2p_export_plocks(const struct glock_p2p *p, glock_p2p_plock_fn fn, void *ctx);
 
 /* Master of name in the current configuration (GLOCK_NODEID_NONE before one). */
 uint32_t glock_p2p_master_of(const struct glock_p2p *p, const struct glock_name *name);

@@ -36,6 +36,7 @@ struct p2p_departed {
 
 struct p2p_config_rec {
 	uint64_t no; /* local count of configurations */
+	uint64_t id;
 	size_t n;
 	uint32_t members[GLOCK_NODES_MAX];
 };
@@ -68,6 +69,8 @@ struct rq_table {
 	size_t n_buckets, n;
 };
 
+struct p2p_plock;
+
 struct glock_p2p {
 	struct glock_engine_config cfg;
 	struct glock__hold_cfg hold_cfg;
@@ -87,8 +90,9 @@ struct glock_p2p {
 	size_t n_departed;
 	bool recovery_pending;
 	/*
-	 * RESETs so far: the high half of every generation this node starts
-	 * with, so that a master tells its messages from those of before.
+	 * cfg.first_life plus the RESETs so far: the high half of every
+	 * generation this node starts with, so that a master tells its
+	 * messages from those of before, and of an earlier start of glockd.
 	 */
 	uint64_t life;
 	/*
@@ -117,6 +121,9 @@ struct glock_p2p {
 	size_t n_loop, cap_loop;
 	bool draining;
 
+	/* POSIX locks, master and requester (p2p_plock.c) */
+	struct p2p_plock *plock;
+
 	uint64_t dropped;
 	int error; /* -ENOMEM met while emitting: reported by apply() */
 };
@@ -132,6 +139,8 @@ uint32_t p2p_master_now(const struct glock_p2p *p, const struct glock_name *name
 void p2p_send(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
 void p2p_multicast(struct glock_p2p *p, uint32_t to, struct glock_p2p_msg *msg);
 void p2p_local(struct glock_p2p *p, const struct glock_output *out);
+/* Is node departed and not recovered yet? */
+bool p2p_departed_pending(const struct glock_p2p *p, uint32_t node);
 /* Must the master wait for the reports of this configuration before deciding name? */
 bool p2p_name_gained(const struct glock_p2p *p, const struct glock_name *name);
 /* Could departed node d have held name without this node's table knowing? */
@@ -167,5 +176,20 @@ void p2p_rq_link_up(struct glock_p2p *p, uint32_t node);
 void p2p_rq_tick(struct glock_p2p *p);
 bool p2p_rq_next_due(const struct glock_p2p *p, uint64_t *due);
 size_t p2p_rq_count(const struct glock_p2p *p);
+
+/* p2p_plock.c */
+int p2p_plock_init(struct glock_p2p *p);
+void p2p_plock_fini(struct glock_p2p *p);
+int p2p_plock_master_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg);
+/* Grants what may be granted now, then runs the parked requests again. */
+void p2p_plock_master_kick(struct glock_p2p *p);
+void p2p_plock_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t n_gone);
+void p2p_plock_master_drop_node(struct glock_p2p *p, uint32_t node);
+int p2p_plock_rq_op(struct glock_p2p *p, const struct glock_plock_op *op);
+int p2p_plock_rq_receive(struct glock_p2p *p, uint32_t from, const struct glock_p2p_msg *msg);
+void p2p_plock_rq_confchg(struct glock_p2p *p);
+void p2p_plock_rq_link_up(struct glock_p2p *p, uint32_t node);
+/* RESET: locks held said lost, unanswered local ops get -ENOLCK, every table emptied. */
+void p2p_plock_lose_all(struct glock_p2p *p);
 
 #endif /* GLOCK_P2P_INTERNAL_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * POSIX byte-range locks on one resource (one file): the range-aware
- * resource a glock's master keeps for fcntl() locks (docs/DESIGN.md §9.3).
+ * resource a glock's master keeps for fcntl() locks (docs/DESIGN.md §9.2).
  *
  * Pure, as the rest of the engine: no I/O, no clock, no globals.  Waiters
  * that become grantable are reported through a callback, in queue order.
@@ -24,8 +24,11 @@
  *   - Deadlock: a POSIX (not OFD) waiter whose wait would close a cycle of
  *     POSIX owners each waiting for the next one's lock on this resource
  *     gets -EDEADLK instead of waiting.  Only cycles within one resource
- *     can be seen here (one master knows one file); DESIGN §9.3 says what
- *     that leaves.
+ *     can be seen here (one master knows one file); DESIGN §9.2 says what
+ *     that leaves.  As in Linux, the test is made when a request would
+ *     wait: a cycle closed later by an owner that waits and is granted
+ *     another lock meanwhile (another thread of it), or by a set_node()
+ *     report, is not found afterwards.
  *
  * Ranges are inclusive: [start, end], end >= start, end ==
  * GLOCK_PLOCK_EOF for "to the end of the file and beyond" (OFFSET_MAX).
@@ -96,6 +99,12 @@ enum glock_plock_result {
  *   -ENOMEM
  * On an error nothing changes.  A grant may lower the owner's locks (WR to
  * RD, or a shorter range) and so let waiters go: fn is called for them.
+ * -EBUSY is only for a request that would wait: an owner that waits may
+ * still be granted what nothing blocks (POSIX lets another thread of the
+ * process lock meanwhile), or get -EAGAIN.  The same (node, req_id)
+ * waiting with a different want is -EBUSY too.  fn must not change r.
+ * The limit refuses requests, never grants: granting waiters may take the
+ * resource a little past it, and then what would grow it gets -ENOLCK.
  */
 int glock_plock_lock(struct glock_plock_res *r, uint64_t req_id, const struct glock_plock_lock *want,
 		     bool wait, glock_plock_granted_fn fn, void *ctx);
@@ -109,8 +118,9 @@ int glock_plock_unlock(struct glock_plock_res *r, const struct glock_plock_owner
 		       uint64_t start, uint64_t end, glock_plock_granted_fn fn, void *ctx);
 
 /*
- * F_GETLK: the first lock (lowest start) of another owner that conflicts
- * with probe.  1 with *conflict filled, 0 if there is none, -EINVAL.
+ * F_GETLK: the first lock (lowest start, then node, then owner id) of
+ * another owner that conflicts with probe.  1 with *conflict filled, 0 if
+ * there is none, -EINVAL.
  */
 int glock_plock_get(const struct glock_plock_res *r, const struct glock_plock_lock *probe,
 		    struct glock_plock_lock *conflict);
@@ -131,12 +141,20 @@ void glock_plock_drop_node(struct glock_plock_res *r, uint32_t node, glock_plock
  * pending requests come back through glock_plock_lock()).  The reported
  * locks are merged per owner as a lock() would.  Then waiters are
  * examined.  0, -EINVAL (a malformed lock, or one of another node),
- * -EPROTO (a reported lock conflicts with another node's lock: nothing
- * changes), -ENOLCK, -ENOMEM.
+ * -EPROTO (a reported lock conflicts with another node's lock, or with
+ * another owner's in the same report: nothing changes), -ENOLCK (also a
+ * report of more than GLOCK_PLOCK_RES_MAX locks), -ENOMEM.
  */
 int glock_plock_set_node(struct glock_plock_res *r, uint32_t node,
 			 const struct glock_plock_lock *locks, size_t n_locks,
 			 glock_plock_granted_fn fn, void *ctx);
+
+/*
+ * A master that may not grant yet (recovering, not quorate) passes fn NULL
+ * to glock_plock_unlock(), drop_node() and set_node(): waiters are then
+ * not examined, and glock_plock_grant_waiters() examines them later.
+ */
+void glock_plock_grant_waiters(struct glock_plock_res *r, glock_plock_granted_fn fn, void *ctx);
 
 /* Every lock, by start then node then owner id; stops at fn's non-zero value. */
 typedef int (*glock_plock_lock_fn)(void *ctx, const struct glock_plock_lock *l);

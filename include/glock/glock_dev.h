@@ -61,7 +61,7 @@
  *
  * POSIX locks (since MINOR 1): fcntl() byte-range locks are not glocks but
  * range locks on a resource named (lockspace, GLOCK_DEV_TYPE_PLOCK, inode
- * number), decided by the cluster (docs/DESIGN.md §9.3), no caching.
+ * number), decided by the cluster (docs/DESIGN.md §9.2), no caching.
  *   PLOCK      mode = GLOCK_DEV_PLOCK_LOCK, _UNLOCK or _GET;  PLOCK_REPLY
  *              plock = the range, the kernel's lock owner, the
  *              process, GLOCK_DEV_PLOCK_F_* flags

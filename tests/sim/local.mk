@@ -16,3 +16,13 @@ tests_sim_p2p_sim_LDADD = daemon/engine/libglockengine.la
 
 TESTS += tests/sim/run-p2p-sim.sh tests/sim/p2p-mutation-check.sh
 EXTRA_DIST += tests/sim/run-p2p-sim.sh tests/sim/p2p-mutation-check.sh
+
+# POSIX byte-range locks (daemon/engine/plock.h) against a byte-level
+# model; longer runs by hand:
+#   tests/sim/plock-sim --nodes 1-6 --steps 100000 --seeds 100
+check_PROGRAMS += tests/sim/plock-sim
+tests_sim_plock_sim_SOURCES = tests/sim/plock-sim.c
+tests_sim_plock_sim_LDADD = daemon/engine/libglockengine.la
+
+TESTS += tests/sim/run-plock-sim.sh tests/sim/plock-mutation-check.sh
+EXTRA_DIST += tests/sim/run-plock-sim.sh tests/sim/plock-mutation-check.sh

@@ -11,8 +11,8 @@ trap 'rm -rf "$work"' EXIT INT TERM
 pass=0
 fail=0
 
-engine_c="engine.c hold.c master.c p2p.c rendezvous.c requester.c table.c"
-engine_files="$engine_c engine.h hold.h p2p.h p2p_internal.h rendezvous.h table.h"
+engine_c="engine.c hold.c master.c p2p.c p2p_plock.c plock.c rendezvous.c requester.c table.c"
+engine_files="$engine_c engine.h hold.h p2p.h p2p_internal.h plock.h rendezvous.h table.h"
 
 # run_sim [SIM OPTIONS...]: 0 if every window passes, 1 if one is caught.
 run_sim() {
@@ -79,9 +79,20 @@ run_stalls() {
 	return 0
 }
 
+# POSIX locks (DESIGN §9.2): owners take byte-range locks too.
+run_plocks() {
+	for range in 3-5 6-10; do
+		if ! "$work/sim" --nodes "$range" --steps 3000 --seed 101 --seeds 24 --plocks \
+			--quiet > "$work/out" 2>&1; then
+			return 1
+		fi
+	done
+	return 0
+}
+
 # The unmutated engine must pass, or nothing below means anything.
 copy_engine
-if ! build || ! run_sim || ! run_stalls; then
+if ! build || ! run_sim || ! run_stalls || ! run_plocks; then
 	echo "FAIL baseline: p2p-sim fails on the unmutated engine"
 	exit 1
 fi
@@ -95,6 +106,15 @@ mutant no-placeholders master.c 's/^			glock__expired_add(gl, &h);$/			(void)h;/
 mutant departed-grants-dropped master.c 's/^		(void)glock__depart(&p->tbl, gone\[i\], v, kept);$/		(void)gone;/'
 # Safety: a compatibility entry flipped (SH with EX).
 mutant compat-sh-ex table.c 's/\[GLOCK_MODE_SH\] = { true, true, false, false },/[GLOCK_MODE_SH] = { true, true, false, true },/'
+
+# POSIX locks: a requester that reports nothing to a file's new master.
+mutant plock-no-report p2p_plock.c 's/^				report(p, q, m);$/				(void)m;/' run_plocks
+# POSIX locks: a master that takes ops from before its sender's last EPOCH.
+mutant plock-no-epoch p2p_plock.c 's/^	if (msg->gen < epoch_of(s, from)) {$/	if (0) {/' run_plocks
+# POSIX locks: a requester that takes the answer to an earlier send.
+mutant plock-any-answer p2p_plock.c 's/ || o->gen != msg->gen || / || /' run_plocks
+# POSIX locks: a master that grants over a departed node it cannot vouch for.
+mutant plock-ignores-departed p2p_plock.c 's/if (!p->departed\[i\].fenced \&\& p2p_needs_placeholder/if (0 \&\& p2p_needs_placeholder/' run_plocks
 
 # Links: one that does not keep FIFO order (a simulator flag, the engine as is).
 copy_engine

@@ -45,6 +45,10 @@
 #define SIM_TRACE_KEEP 400
 #define SIM_DRAIN_STEPS 400000
 #define SIM_WRITES_MAX 256
+/* --plocks: POSIX locks on a few bytes of a few files, by a few owners per node. */
+#define SIM_PFILES 2
+#define SIM_POWNERS 2
+#define SIM_PBYTES 9 /* bytes 0-7, and 8 for 8..EOF: ranges start below 8 */
 
 #include "sim_common.h"
 
@@ -69,6 +73,7 @@ struct sim_ev {
 	uint32_t sender;
 	size_t n_members; /* CONFCHG */
 	uint32_t members[SIM_NODES_MAX];
+	uint64_t incarnations; /* CONFCHG: as cluster.c's hash of the members' pids */
 	struct glock_input in; /* ENGINE */
 	struct glock_departed_rec *departed; /* ENGINE SNAPSHOT_BEGIN: owned copy */
 	uint32_t to; /* REPORT */
@@ -102,6 +107,25 @@ struct client_glock {
 	enum glock_mode demote_target;
 };
 
+/* One POSIX lock owner of a node (owner 1 takes OFD locks). */
+struct plock_owner {
+	uint64_t req_id; /* the op waiting for its answer; 0: none */
+	enum glock_plock_op_kind kind;
+	int file;
+	struct glock_plock_lock want;
+	bool wait, cancel_sent;
+	uint64_t asked_step;
+	uint8_t held[SIM_PFILES][SIM_PBYTES]; /* what it believes it holds: 0, RD, WR */
+	/*
+	 * A LOCK to RD over its own WR: the master may let others read as
+	 * soon as it applies it, before the answer is back, so the WR is
+	 * not used from the moment it is asked (as an UNLOCK); refused, the
+	 * owner still has what it had (saved), unless it lost it meanwhile.
+	 */
+	uint8_t saved[SIM_PBYTES];
+	bool saved_valid;
+};
+
 struct sim_node {
 	uint32_t id;
 	bool alive;
@@ -109,6 +133,7 @@ struct sim_node {
 	uint64_t pos; /* next position of its partition's log to deliver */
 	unsigned int incarnation;
 	unsigned int lives; /* RESETs of this incarnation (its locks were lost) */
+	uint32_t first_life; /* the p2p's cfg.first_life: the step it started at */
 	struct glock_engine *eng;
 	struct glock_p2p *p2p;
 	bool ready_told;
@@ -119,6 +144,7 @@ struct sim_node {
 	uint64_t now_us;
 	uint64_t stalled_until; /* --stalls: reads no CPG event before this step */
 	struct client_glock g[SIM_GLOCKS];
+	struct plock_owner po[SIM_POWNERS];
 	/* The last GRANT message being delivered to this node (lvb_invalid). */
 	const struct glock_p2p_msg *rx_grant;
 };
@@ -149,6 +175,7 @@ struct sim {
 	uint64_t grants, denies, demotes, losts, crashes, restarts, splits, heals, fences,
 		recoveries, link_resets, link_msgs, link_drops, events, reports, refused,
 		lvb_checked, lvb_invalid_seen;
+	uint64_t plock_ops, plock_granted, plock_refused, plock_lost;
 };
 
 static struct sim S;
@@ -168,6 +195,41 @@ static bool chaos;
  * default (the seeds of make check's windows stay as they are).
  */
 static bool stalls;
+/* --plocks: owners take POSIX locks too (DESIGN §9.2), checked byte by byte. */
+static bool plocks;
+static struct glock_name plock_names[SIM_PFILES];
+
+static void plock_names_init(void)
+{
+	int i;
+
+	for (i = 0; i < SIM_PFILES; i++) {
+		snprintf(plock_names[i].lockspace, GLOCK_LOCKSPACE_MAX, "fs0");
+		plock_names[i].type = 7;
+		plock_names[i].number = 200 + (uint64_t)i;
+	}
+}
+
+static int plock_file(const struct glock_name *name)
+{
+	int i;
+
+	for (i = 0; i < SIM_PFILES; i++)
+		if (glock_name_compare(name, &plock_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The model's last cell of a range: the last one stands for 8..GLOCK_PLOCK_EOF. */
+static uint64_t plock_last(uint64_t end)
+{
+	return end >= SIM_PBYTES - 1 ? SIM_PBYTES - 1 : end;
+}
+/*
+ * --no-incarnations: CONFCHG brings no incarnations, so a configuration's
+ * id is its member list's alone (as before; the --chaos failures come back).
+ */
+static bool no_incarnations;
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
@@ -190,8 +252,11 @@ static struct sim_node *node_by_id(uint32_t id)
 
 static const char *msg_kind_name(enum glock_p2p_msg_kind k)
 {
-	static const char *names[] = { "?", "LOCK", "CONVERT", "RELEASE", "CANCEL", "REPORT",
-				       "GRANT", "DENY", "DEMOTE", "RELEASED" };
+	static const char *names[] = { "?",	     "LOCK",	   "CONVERT",	  "RELEASE",
+				       "CANCEL",     "REPORT",	   "GRANT",	  "DENY",
+				       "DEMOTE",     "RELEASED",   "PLOCK_LOCK",  "PLOCK_UNLOCK",
+				       "PLOCK_GET",  "PLOCK_CANCEL", "PLOCK_EPOCH", "PLOCK_BEGIN",
+				       "PLOCK_HELD", "PLOCK_END",  "PLOCK_ANSWER" };
 
 	return (unsigned int)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }
@@ -505,6 +570,7 @@ static void lockpath_confchg(struct sim_node *nd, const uint32_t *members, size_
 	in.u.confchg.n_members = n;
 	in.u.confchg.departed = departed;
 	in.u.confchg.n_departed = nd_dep;
+	in.u.confchg.config_id = glock_engine_config_id(nd->eng); /* lockpath.c */
 	r = node_p2p(nd, &in);
 	if (r)
 		violation("n%u: the p2p refused the configuration change: %s", nd->id, strerror(-r));
@@ -527,6 +593,7 @@ static void deliver_confchg(struct sim_node *nd, const struct sim_ev *ev)
 
 	in.u.confchg.members = ev->members;
 	in.u.confchg.n_members = ev->n_members;
+	in.u.confchg.incarnations = no_incarnations ? 0 : ev->incarnations;
 	trace("n%u confchg: %zu members", nd->id, ev->n_members);
 	node_engine_apply(nd, &in, &err);
 	if (err)
@@ -787,6 +854,76 @@ static void on_local(struct sim_node *nd, const struct glock_output *out)
 	}
 }
 
+static void on_plock(struct sim_node *nd, const struct glock_plock_answer *a)
+{
+	int f = plock_file(&a->name), i;
+	struct plock_owner *o = NULL;
+	uint64_t b;
+
+	if (f < 0) {
+		violation("n%u: POSIX lock answer for an unknown file", nd->id);
+		return;
+	}
+	if (a->req_id == 0) {
+		if (a->status != -ENOLCK)
+			violation("n%u: POSIX locks on f%d lost with status %d", nd->id, f, a->status);
+		S.plock_lost++;
+		trace("n%u lost its POSIX locks on f%d", nd->id, f);
+		for (i = 0; i < SIM_POWNERS; i++) {
+			memset(nd->po[i].held[f], 0, SIM_PBYTES);
+			if (nd->po[i].req_id && nd->po[i].file == f)
+				nd->po[i].saved_valid = false;
+		}
+		return;
+	}
+	for (i = 0; i < SIM_POWNERS; i++)
+		if (nd->po[i].req_id == a->req_id)
+			o = &nd->po[i];
+	if (!o || o->file != f) {
+		violation("n%u: POSIX lock answer to req %" PRIu64 " nobody waits for", nd->id,
+			  a->req_id);
+		return;
+	}
+	trace("n%u o%d f%d req %" PRIu64 " answered %d", nd->id, (int)(o - nd->po), f,
+	      a->req_id, a->status);
+	o->req_id = 0;
+	switch (o->kind) {
+	case GLOCK_PLOCK_OP_LOCK:
+		if (a->status == 0) {
+			S.plock_granted++;
+			for (b = o->want.start; b <= plock_last(o->want.end); b++)
+				o->held[f][b] = (uint8_t)o->want.type;
+			return;
+		}
+		S.plock_refused++;
+		if (o->saved_valid)
+			memcpy(o->held[f], o->saved, SIM_PBYTES);
+		if ((a->status == -EAGAIN && !o->wait) || (a->status == -EINTR && o->cancel_sent) ||
+		    (a->status == -EDEADLK && o->wait && !o->want.owner.ofd) ||
+		    a->status == -ENOLCK)
+			return;
+		violation("n%u: POSIX LOCK req %" PRIu64 " (wait %d) answered %d", nd->id,
+			  a->req_id, o->wait, a->status);
+		return;
+	case GLOCK_PLOCK_OP_UNLOCK:
+		if (a->status != 0)
+			violation("n%u: POSIX UNLOCK answered %d", nd->id, a->status);
+		return;
+	case GLOCK_PLOCK_OP_GET:
+		if (a->status != 0 && a->status != -ENOLCK)
+			violation("n%u: POSIX GET answered %d", nd->id, a->status);
+		if (a->conflict_found && a->conflict.owner.node == nd->id &&
+		    a->conflict.owner.id == o->want.owner.id)
+			violation("n%u: GET reports the owner's own lock as a conflict", nd->id);
+		if (a->conflict_found && a->conflict.type != GLOCK_PLOCK_WR &&
+		    o->want.type != GLOCK_PLOCK_WR)
+			violation("n%u: GET reports RD against RD", nd->id);
+		return;
+	default:
+		violation("n%u: answer to a POSIX op of kind %d", nd->id, o->kind);
+	}
+}
+
 static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 {
 	struct sim_node *nd = ctx;
@@ -809,7 +946,7 @@ static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 	case GLOCK_P2P_OUT_MULTICAST: {
 		struct sim_ev *ev = ev_new(EV_REPORT, nd->id);
 
-		if (out->msg->kind != GLOCK_P2P_REPORT)
+		if (!glock_p2p_kind_multicast(out->msg->kind))
 			violation("n%u: multicast of a %s", nd->id, msg_kind_name(out->msg->kind));
 		ev->to = out->node;
 		ev->msg = *out->msg;
@@ -820,6 +957,9 @@ static void on_p2p_output(void *ctx, const struct glock_p2p_output *out)
 		if (nd->n_resets < sizeof(nd->resets) / sizeof(nd->resets[0]) &&
 		    node_by_id(out->node))
 			nd->resets[nd->n_resets++] = out->node;
+		break;
+	case GLOCK_P2P_OUT_PLOCK:
+		on_plock(nd, out->plock);
 		break;
 	}
 }
@@ -864,6 +1004,17 @@ static void node_start(struct sim_node *nd, int part)
 	cfg.depart_all = true; /* as main.c sets it for lock_path = p2p */
 	nd->eng = glock_engine_new(&cfg, on_engine_output, nd);
 	cfg.depart_all = false;
+	/*
+	 * glockd's start time in seconds (lockpath.c), the step here: above
+	 * the lives of the incarnation before, unless it RESET more often
+	 * than once a step, which the daemon assumes no node does.
+	 */
+	if (nd->incarnation && (uint64_t)current_step + 1 <= (uint64_t)nd->first_life + nd->lives)
+		violation("n%u: restarts at step %" PRIu64 " below its last life %u + %u", nd->id,
+			  current_step, nd->first_life, nd->lives);
+	nd->first_life = (uint32_t)current_step + 1;
+	nd->lives = 0;
+	cfg.first_life = nd->first_life;
 	nd->p2p = glock_p2p_new(&cfg, on_p2p_output, nd);
 	if (!nd->eng || !nd->p2p) {
 		fprintf(stderr, "p2p-sim: cannot create a node\n");
@@ -878,6 +1029,7 @@ static void node_start(struct sim_node *nd, int part)
 	nd->n_resets = 0;
 	nd->rx_grant = NULL;
 	memset(nd->g, 0, sizeof(nd->g));
+	memset(nd->po, 0, sizeof(nd->po));
 	for (j = 1; j <= S.n; j++)
 		S.view_up[nd->id][j] = false;
 }
@@ -887,9 +1039,17 @@ static void append_confchg(int p)
 	struct sim_ev *ev = ev_new(EV_CONFCHG, 0);
 	unsigned int i;
 
-	for (i = 0; i < S.n; i++)
-		if (S.node[i].alive && S.node[i].part == p)
+	uint64_t h = 14695981039346656037ull;
+
+	/* Every start of a node is a new glockd, with a pid of its own. */
+	for (i = 0; i < S.n; i++) {
+		if (S.node[i].alive && S.node[i].part == p) {
 			ev->members[ev->n_members++] = S.node[i].id;
+			h = (h ^ S.node[i].id) * 1099511628211ull;
+			h = (h ^ S.node[i].incarnation) * 1099511628211ull;
+		}
+	}
+	ev->incarnations = h ? h : 1;
 	if (!ev->n_members) {
 		ev_free(ev);
 		return;
@@ -1129,6 +1289,99 @@ static void client_action(struct sim_node *nd)
 	}
 }
 
+/* An owner's next POSIX lock op, or a signal to a waiting one. */
+static void plock_action(struct sim_node *nd)
+{
+	int oi = (int)rng_below(SIM_POWNERS), f, k;
+	struct plock_owner *o = &nd->po[oi];
+	struct glock_plock_op op = { 0 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_PLOCK, .u.plock = &op };
+	uint64_t b;
+	int r;
+
+	if (!node_usable(nd))
+		return;
+	if (o->req_id) {
+		/* Draining, a signal still ends what waits in a cycle across files. */
+		if (o->kind != GLOCK_PLOCK_OP_LOCK || !o->wait || o->cancel_sent ||
+		    !rng_chance(S.draining ? 2 : 10))
+			return;
+		op.kind = GLOCK_PLOCK_OP_CANCEL;
+		op.req_id = o->req_id;
+		op.name = plock_names[o->file];
+		o->cancel_sent = true;
+		trace("n%u o%d cancel req %" PRIu64, nd->id, oi, o->req_id);
+		r = node_p2p(nd, &in);
+		if (r)
+			violation("n%u: POSIX CANCEL refused: %s", nd->id, strerror(-r));
+		return;
+	}
+	op.lock.owner = (struct glock_plock_owner){
+		.node = nd->id, .id = (uint64_t)oi + 1, .pid = 100u + (uint32_t)oi, .ofd = oi == 1,
+	};
+	op.lock.type = rng_chance(50) ? GLOCK_PLOCK_WR : GLOCK_PLOCK_RD;
+	if (S.draining) {
+		/* Let go of everything, one file at a time. */
+		for (f = 0; f < SIM_PFILES; f++)
+			for (b = 0; b < SIM_PBYTES; b++)
+				if (o->held[f][b])
+					goto found;
+		return;
+found:
+		op.kind = GLOCK_PLOCK_OP_UNLOCK;
+		op.lock.start = 0;
+		op.lock.end = GLOCK_PLOCK_EOF;
+	} else {
+		f = (int)rng_below(SIM_PFILES);
+		k = (int)rng_below(100);
+		op.kind = k < 55 ? GLOCK_PLOCK_OP_LOCK :
+			  k < 85 ? GLOCK_PLOCK_OP_UNLOCK : GLOCK_PLOCK_OP_GET;
+		op.lock.start = rng_below(SIM_PBYTES - 1);
+		op.lock.end = op.lock.start + rng_below(SIM_PBYTES - 1 - (unsigned int)op.lock.start);
+		if (rng_chance(15))
+			op.lock.end = GLOCK_PLOCK_EOF;
+		op.wait = op.kind == GLOCK_PLOCK_OP_LOCK && rng_chance(60);
+	}
+	op.req_id = ++nd->next_req;
+	op.name = plock_names[f];
+	if (op.kind == GLOCK_PLOCK_OP_UNLOCK)
+		for (b = op.lock.start; b <= plock_last(op.lock.end); b++)
+			o->held[f][b] = 0; /* not used from the moment it is asked */
+	o->saved_valid = op.kind == GLOCK_PLOCK_OP_LOCK;
+	memcpy(o->saved, o->held[f], SIM_PBYTES);
+	if (op.kind == GLOCK_PLOCK_OP_LOCK && op.lock.type == GLOCK_PLOCK_RD)
+		for (b = op.lock.start; b <= plock_last(op.lock.end); b++)
+			if (o->held[f][b] == GLOCK_PLOCK_WR)
+				o->held[f][b] = GLOCK_PLOCK_RD;
+	/* Set before the apply: a file this node masters is answered inside it. */
+	o->req_id = op.req_id;
+	o->kind = op.kind;
+	o->file = f;
+	o->want = op.lock;
+	o->wait = op.wait;
+	o->cancel_sent = false;
+	o->asked_step = current_step;
+	S.plock_ops++;
+	trace("n%u o%d %s f%d %s %" PRIu64 "-%" PRIu64 "%s req %" PRIu64, nd->id, oi,
+	      op.kind == GLOCK_PLOCK_OP_LOCK ? "lock" :
+	      op.kind == GLOCK_PLOCK_OP_UNLOCK ? "unlock" : "get", f,
+	      op.lock.type == GLOCK_PLOCK_WR ? "WR" : "RD", op.lock.start,
+	      plock_last(op.lock.end), op.wait ? " wait" : "", op.req_id);
+	r = node_p2p(nd, &in);
+	if (r) {
+		violation("n%u: POSIX op refused: %s", nd->id, strerror(-r));
+		o->req_id = 0;
+	}
+}
+
+static void client_or_plock_action(struct sim_node *nd)
+{
+	if (plocks && rng_chance(50))
+		plock_action(nd);
+	else
+		client_action(nd);
+}
+
 static void node_tick(struct sim_node *nd, uint64_t dt)
 {
 	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_TICK };
@@ -1266,10 +1519,50 @@ static bool node_may_use_grants(const struct sim_node *nd)
 	return nd->alive && glock_engine_quorate(nd->eng);
 }
 
+/* No byte of a file is WR to one owner and held by another, among nodes that may use locks. */
+static void check_plocks(void)
+{
+	unsigned int i, j;
+	int f, a, c;
+	uint64_t b;
+
+	for (f = 0; f < SIM_PFILES; f++)
+		for (b = 0; b < SIM_PBYTES; b++)
+			for (i = 0; i < S.n; i++) {
+				if (!node_may_use_grants(&S.node[i]))
+					continue;
+				for (a = 0; a < SIM_POWNERS; a++) {
+					uint8_t x = S.node[i].po[a].held[f][b];
+
+					if (!x)
+						continue;
+					for (j = i; j < S.n; j++) {
+						if (!node_may_use_grants(&S.node[j]))
+							continue;
+						for (c = j == i ? a + 1 : 0; c < SIM_POWNERS; c++) {
+							uint8_t y = S.node[j].po[c].held[f][b];
+
+							if (y && (x == GLOCK_PLOCK_WR ||
+								  y == GLOCK_PLOCK_WR))
+								violation("f%d byte %" PRIu64
+									  ": n%u o%d holds %s while n%u o%d holds %s",
+									  f, b, S.node[i].id, a,
+									  x == GLOCK_PLOCK_WR ? "WR" : "RD",
+									  S.node[j].id, c,
+									  y == GLOCK_PLOCK_WR ? "WR" : "RD");
+						}
+					}
+				}
+			}
+}
+
 static void check_invariants(void)
 {
 	unsigned int i, j;
 	int gi;
+
+	if (plocks)
+		check_plocks();
 
 	/*
 	 * What live nodes may use never conflicts, across partitions too: a
@@ -1427,14 +1720,14 @@ static void step_random(unsigned int min_alive)
 		if (nd->alive)
 			log_trim(nd->part);
 	} else if (r < 750) {
-		client_action(nd);
+		client_or_plock_action(nd);
 	} else if (r < 850) {
 		node_tick(nd, rng_below(30000));
 	} else if (r < 854) {
 		if (nd->alive && alive > min_alive)
 			node_crash(nd);
 	} else if (r < 858) {
-		client_action(nd);
+		client_or_plock_action(nd);
 	} else if (r < 873) {
 		if (!nd->alive) {
 			/* It boots into some live node's partition (a fresh one if none). */
@@ -1469,11 +1762,37 @@ static void step_random(unsigned int min_alive)
 	}
 }
 
+static bool plock_pending(const struct sim_node *nd)
+{
+	int a;
+
+	for (a = 0; a < SIM_POWNERS; a++)
+		if (nd->po[a].req_id)
+			return true;
+	return false;
+}
+
+static bool plock_holds(const struct sim_node *nd)
+{
+	int a, f;
+	uint64_t b;
+
+	for (a = 0; a < SIM_POWNERS; a++)
+		for (f = 0; f < SIM_PFILES; f++)
+			for (b = 0; b < SIM_PBYTES; b++)
+				if (nd->po[a].held[f][b])
+					return true;
+	return false;
+}
+
 static bool requests_pending(void)
 {
 	unsigned int i;
 	int gi;
 
+	for (i = 0; i < S.n; i++)
+		if (S.node[i].alive && plock_pending(&S.node[i]))
+			return true;
 	for (i = 0; i < S.n; i++)
 		for (gi = 0; gi < SIM_GLOCKS; gi++)
 			if (S.node[i].alive && (S.node[i].g[gi].st == CL_LOCKING ||
@@ -1515,6 +1834,9 @@ static bool quiescent(void)
 		 */
 		glock_p2p_stats(S.node[i].p2p, &st);
 		if (st.mastered || st.held)
+			return false;
+		if (plock_pending(&S.node[i]) || plock_holds(&S.node[i]) || st.plock_files ||
+		    st.plock_pending)
 			return false;
 	}
 	return true;
@@ -1558,6 +1880,18 @@ static int dump_record(void *ctx, const struct glock_record *r)
 }
 
 /* What every node has, when the drain does not converge. */
+static int dump_plock(void *ctx, const struct glock_name *name, const struct glock_plock_lock *l,
+		      const struct glock_plock_waiter *w)
+{
+	const struct glock_plock_lock *x = l ? l : &w->want;
+
+	printf("  n%u masters f%d: %s n%u o%" PRIu64 " %s %" PRIu64 "-%" PRIu64 "%s\n",
+	       *(const uint32_t *)ctx, plock_file(name), l ? "lock" : "waiter", x->owner.node,
+	       x->owner.id - 1, x->type == GLOCK_PLOCK_WR ? "WR" : "RD", x->start,
+	       plock_last(x->end), w ? "" : "");
+	return 0;
+}
+
 static void dump_state(void)
 {
 	unsigned int i;
@@ -1590,6 +1924,9 @@ static void dump_state(void)
 		fprintf(stderr, "\n");
 		glock_p2p_export_mastered(nd->p2p, dump_record, nd);
 	}
+	for (i = 0; plocks && i < S.n; i++)
+		if (S.node[i].alive)
+			(void)glock_p2p_export_plocks(S.node[i].p2p, dump_plock, &S.node[i].id);
 }
 /* Lets the cluster take in the last membership change (bounded). */
 static void settle(void)
@@ -1665,7 +2002,7 @@ static void drain(void)
 			deliver_any_link();
 		} else {
 			node_tick(nd, 20000);
-			client_action(nd);
+			client_or_plock_action(nd);
 		}
 		check_invariants();
 		/*
@@ -1711,6 +2048,17 @@ static void drain(void)
 		if (st.mastered || st.held)
 			violation("drain: n%u still masters %zu, holds %zu, parks %zu", S.node[i].id,
 				  st.mastered, st.held, st.parked);
+		for (gi = 0; gi < SIM_POWNERS; gi++)
+			if (S.node[i].po[gi].req_id)
+				violation("drain: n%u o%d POSIX op req %" PRIu64
+					  " (asked at step %" PRIu64 ") never answered",
+					  S.node[i].id, gi, S.node[i].po[gi].req_id,
+					  S.node[i].po[gi].asked_step);
+		if (st.plock_files || st.plock_pending)
+			violation("drain: n%u still masters POSIX locks on %zu files (%zu locks, "
+				  "%zu waiters), %zu ops unanswered",
+				  S.node[i].id, st.plock_files, st.plock_locks, st.plock_waiters,
+				  st.plock_pending);
 	}
 }
 
@@ -1719,11 +2067,14 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: p2p-sim [--nodes A[-B]] [--steps S] [--seed X] [--seeds K] [--trace]\n"
 		"               [--quiet] [--mutant-reorder] [--no-partitions] [--chaos] [--stalls]\n"
+		"               [--plocks] [--no-incarnations]\n"
 		"  N nodes (3..%d) running the p2p lock path over simulated FIFO links and\n"
 		"  CPG, with crashes, joins, partitions, link resets and fencing; invariants\n"
 		"  checked after every step.  --seeds K runs seeds X..X+K-1.\n"
 		"  --mutant-reorder: links that reorder (the check must fail).\n"
 		"  --stalls: a node now and then stops reading CPG for a while.\n"
+		"  --plocks: owners take POSIX byte-range locks too, checked byte by byte.\n"
+		"  --no-incarnations: configuration ids from the member list alone.\n"
 		"  Exit 0: no violation; 1: violation; 2: usage.\n",
 		SIM_NODES_MAX);
 }
@@ -1794,6 +2145,8 @@ int main(int argc, char **argv)
 		{ "no-partitions", no_argument, NULL, 'p' },
 		{ "chaos", no_argument, NULL, 'c' },
 		{ "stalls", no_argument, NULL, 'S' },
+		{ "plocks", no_argument, NULL, 'P' },
+		{ "no-incarnations", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1803,7 +2156,8 @@ int main(int argc, char **argv)
 	int c;
 
 	glock_names_init();
-	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSh", opts, NULL)) != -1) {
+	plock_names_init();
+	while ((c = getopt_long(argc, argv, "n:s:x:k:tqrpcSPIh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			if (!parse_nodes(optarg, &nodes_min, &nodes_max, SIM_NODES_MAX))
@@ -1839,6 +2193,12 @@ int main(int argc, char **argv)
 		case 'S':
 			stalls = true;
 			break;
+		case 'P':
+			plocks = true;
+			break;
+		case 'I':
+			no_incarnations = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -1867,13 +2227,18 @@ int main(int argc, char **argv)
 			       S.crashes, S.restarts, S.splits, S.heals, S.fences, S.recoveries,
 			       S.link_resets, S.link_msgs, S.events, S.reports, S.refused,
 			       S.lvb_checked, S.lvb_invalid_seen);
+		if (plocks && (!quiet || rc))
+			printf("  plocks: ops=%" PRIu64 " granted=%" PRIu64 " refused=%" PRIu64
+			       " lost=%" PRIu64 "\n",
+			       S.plock_ops, S.plock_granted, S.plock_refused, S.plock_lost);
 		if (rc) {
 			total_violations += S.violations;
 			print_trace_tail();
 			fprintf(stderr, "replay: %s --nodes %u --steps %" PRIu64 " --seed %" PRIu64
-				" --trace%s%s%s%s\n", argv[0], n, steps, x,
+				" --trace%s%s%s%s%s%s\n", argv[0], n, steps, x, plocks ? " --plocks" : "",
 				mutant_reorder ? " --mutant-reorder" : "", chaos ? " --chaos" : "",
-				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "");
+				no_partitions ? " --no-partitions" : "", stalls ? " --stalls" : "",
+				no_incarnations ? " --no-incarnations" : "");
 			break;
 		}
 	}

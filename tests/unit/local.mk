@@ -52,3 +52,12 @@ tests_unit_test_p2p_LDADD = $(engine_unit_ldadd)
 # The benches' tools (append-flood --check, bench-vm-report, plot-cdf) on
 # inputs whose answers are known.
 TESTS += tests/unit/bench-tools.sh
+
+# POSIX byte-range locks (daemon/engine/plock.h).  The allocator is wrapped
+# so that the test can make any one allocation fail.
+check_PROGRAMS += tests/unit/test_plock
+TESTS += tests/unit/test_plock
+tests_unit_test_plock_SOURCES = tests/unit/test_plock.c
+tests_unit_test_plock_CFLAGS = $(engine_unit_cflags)
+tests_unit_test_plock_LDADD = $(engine_unit_ldadd)
+tests_unit_test_plock_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc

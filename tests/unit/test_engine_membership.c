@@ -1047,11 +1047,85 @@ static void test_a_bad_nodelist_in_hello_is_refused_and_changes_nothing(void **s
 	assert_true(glock_engine_synced(h_eng(c, 1)));
 }
 
+static int confchg_inc(struct h_cluster *c, size_t n, const uint32_t *members, uint64_t inc)
+{
+	struct glock_input in = h_confchg_in(n, members);
+
+	in.u.confchg.incarnations = inc;
+	return h_apply(c, &in);
+}
+
+/*
+ * Problem scenario (p2p-sim --chaos --nodes 3-8 --seed 2): node 2's glockd
+ * restarts and the member list {1, 2, 3} comes back; node 1, slow, sends
+ * its HELLO of the earlier {1, 2, 3} (synced) after the change.  With ids
+ * from the member list alone it was taken in the later one.  A restarted
+ * glockd is another incarnation (cluster.c: its CPG pid): another id.
+ */
+static void test_hello_of_an_earlier_configuration_of_the_same_members_is_stale(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t three[] = { 1, 2, 3 };
+	struct glock_input stale;
+	uint64_t id_a;
+
+	assert_int_equal(confchg_inc(c, 3, three, 0x1111), 0);
+	id_a = h_config_id(c);
+	memset(&stale, 0, sizeof(stale));
+	stale.kind = GLOCK_IN_HELLO;
+	stale.u.hello.node = 1;
+	stale.u.hello.synced = true;
+	stale.u.hello.config_id = id_a;
+
+	assert_int_equal(confchg_inc(c, 3, three, 0x2222), 0);
+	assert_int_not_equal(h_config_id(c), id_a);
+	assert_int_equal(h_apply(c, &stale), -ESTALE);
+	assert_int_equal(h_hello(c, 1, true), 0); /* this configuration's own counts */
+
+	/* The same incarnations make the same id: every member agrees. */
+	assert_int_equal(confchg_inc(c, 3, three, 0x1111), 0);
+	assert_int_equal(h_config_id(c), id_a);
+}
+
+/*
+ * Problem scenario (p2p-sim --chaos --nodes 3-8 --seed 2): 4 joins and
+ * learns from the HELLOs that 1, 2 and 3 are synced; 3 departs and no
+ * QUORUM{true} follows, so at the next change 1 and 2 drop their tables
+ * (rule 3).  4, with no table to drop, kept them as synced: where 1, 2 and
+ * 5 saw nobody synced and started afresh, 4 waited for 1's snapshot for
+ * good.  An engine that is not synced drops its view of them as well.
+ */
+static void test_an_unsynced_member_sees_the_others_drop_their_tables(void **state)
+{
+	struct h_cluster *c = *state;
+	const uint32_t four[] = { 1, 2, 3, 4 }, three[] = { 1, 2, 4 }, again[] = { 1, 2, 4, 5 };
+	uint32_t i;
+
+	h_add_node(c, 4, false);
+	assert_int_equal(h_confchg(c, 4, four), 0);
+	for (i = 1; i <= 4; i++)
+		assert_int_equal(h_hello(c, i, i <= 3), 0);
+	assert_true(glock_engine_member_synced(h_eng(c, 4), 1));
+	depart(c, 3, 3, three); /* no QUORUM{true} follows */
+	h_add_node(c, 5, false);
+	assert_int_equal(h_confchg(c, 4, again), 0);
+	assert_false(glock_engine_synced(h_eng(c, 1)));
+	assert_false(glock_engine_member_synced(h_eng(c, 4), 1));
+	for (i = 0; i < 4; i++)
+		assert_int_equal(h_hello(c, again[i], false), 0);
+	assert_int_equal(h_quorum(c, 1, true), 0);
+	for (i = 0; i < 4; i++)
+		assert_true(glock_engine_synced(h_eng(c, again[i])));
+	h_assert_consistent(c);
+}
+
 int main(void)
 {
 #define T3(t) cmocka_unit_test_setup_teardown(t, setup3, teardown)
 	const struct CMUnitTest tests[] = {
 		T3(test_departed_waiters_are_removed_and_the_queue_advances),
+		T3(test_hello_of_an_earlier_configuration_of_the_same_members_is_stale),
+		T3(test_an_unsynced_member_sees_the_others_drop_their_tables),
 		T3(test_departed_grants_expire_keep_blocking_and_need_fence),
 		T3(test_a_node_lost_with_its_corosync_is_fenced_holding_nothing),
 		T3(test_a_node_that_left_holding_nothing_is_not_fenced),

@@ -49,6 +49,8 @@ struct tnode {
 	struct glock_p2p *p;
 	struct rec out[OUT_MAX];
 	size_t n_out;
+	struct glock_plock_answer pl[OUT_MAX]; /* POSIX lock answers */
+	size_t n_pl;
 	size_t sends; /* SEND outputs to other nodes */
 };
 
@@ -111,6 +113,10 @@ static void output(void *ctx, const struct glock_p2p_output *out)
 		C.link[tn->id][out->node].n = 0;
 		C.link[out->node][tn->id].n = 0;
 		break;
+	case GLOCK_P2P_OUT_PLOCK:
+		assert_true(tn->n_pl < OUT_MAX);
+		tn->pl[tn->n_pl++] = *out->plock;
+		break;
 	}
 }
 
@@ -119,16 +125,23 @@ static int apply(uint32_t id, const struct glock_p2p_input *in)
 	return glock_p2p_apply(C.node[id].p, in);
 }
 
-static void node_start(uint32_t id)
+/* A start of glockd on node id; first_life as the daemon's start time. */
+static void node_start_life(uint32_t id, uint32_t first_life)
 {
 	struct glock_engine_config cfg;
 
 	glock_engine_config_defaults(&cfg, id);
+	cfg.first_life = first_life;
 	cfg.hold_min_us = cfg.hold_max_us = 0; /* demotes at once */
 	cfg.hold_incr_us = cfg.hold_decr_us = 0;
 	C.node[id] = (struct tnode){ .id = id, .up = true };
 	C.node[id].p = glock_p2p_new(&cfg, output, &C.node[id]);
 	assert_non_null(C.node[id].p);
+}
+
+static void node_start(uint32_t id)
+{
+	node_start_life(id, 0);
 }
 
 /* A configuration change in CPG order; each member's DONE follows its reports. */
@@ -359,6 +372,38 @@ static void test_handoff_carries_lvb(void **state)
 	gr = last(3, GLOCK_OUT_GRANT);
 	assert_int_equal(gr->lvb[0], 0x5a);
 	assert_int_equal(gr->lvb[GLOCK_LVB_LEN - 1], 0x5a);
+}
+
+/*
+ * The configuration id is the membership engine's (its CONFCHG's
+ * config_id), which tells a configuration from an earlier one of the same
+ * members; the p2p stamps and compares that, not a hash of its own.
+ */
+static void test_messages_carry_the_configuration_id_of_the_confchg(void **state)
+{
+	const uint32_t two[] = { 1, 2 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_CONFCHG };
+	struct glock_name g;
+	uint64_t r;
+	uint32_t id;
+
+	(void)state;
+	cluster_up(2);
+	g = name_mastered_by(2, 100);
+	in.u.confchg.members = two;
+	in.u.confchg.n_members = 2;
+	in.u.confchg.config_id = 0x5eed;
+	for (id = 1; id <= 2; id++) {
+		assert_int_equal(apply(id, &in), 0);
+		q_push(&C.cpg, id, 0, NULL);
+	}
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(1, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r), 0);
+	assert_int_equal(C.link[1][2].n, 1);
+	assert_int_equal(C.link[1][2].v[C.link[1][2].head].msg.config_id, 0x5eed);
+	deliver_all();
+	assert_int_equal(count(1, GLOCK_OUT_GRANT, r), 1);
 }
 
 static void test_op_errors_match_engine(void **state)
@@ -1097,6 +1142,61 @@ static void test_report_from_the_configuration_of_a_reset_is_dropped(void **stat
 }
 
 /*
+ * Problem scenario (p2p-sim --stalls --nodes 3-5 --seed 143): 3 holds G
+ * in SH (master 1); its link to 1 comes back and it reports G over it,
+ * but 1 has seen 3 depart: the REPORT, from a node that is no member,
+ * waits.  3's glockd starts again and joins: the old REPORT was taken as
+ * the new glockd's (both started their generations at 0), 1 kept an SH
+ * nobody holds and 2's EX waited for good.  Every start of glockd begins
+ * its generations above the one before (cfg.first_life).
+ */
+static void test_report_of_an_earlier_start_of_glockd_is_dropped(void **state)
+{
+	const uint32_t three[] = { 1, 2, 3 }, two[] = { 1, 2 };
+	struct glock_p2p_input down = { .kind = GLOCK_P2P_IN_LINK_DOWN, .u.node.node = 1 };
+	struct glock_p2p_input up = { .kind = GLOCK_P2P_IN_LINK_UP, .u.node.node = 1 };
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct glock_p2p_stats st;
+	struct glock_name g;
+	struct qmsg old;
+	uint64_t r3, r2;
+
+	(void)state;
+	cluster_up(3);
+	g = name_moving(three, 3, 1, two, 2, 1, 100);
+	assert_int_equal(op(3, GLOCK_OP_LOCK, &g, GLOCK_MODE_SH, 0, &r3), 0);
+	deliver_all();
+	assert_int_equal(count(3, GLOCK_OUT_GRANT, r3), 1);
+	assert_int_equal(apply(3, &down), 0);
+	assert_int_equal(apply(3, &up), 0); /* 3 reports G to 1 over the link */
+	assert_int_equal(C.link[3][1].n, 1);
+	old = q_pop(&C.link[3][1]);
+	assert_int_equal(old.msg.kind, GLOCK_P2P_REPORT);
+
+	crash(3);
+	in.u.msg.from = 3;
+	in.u.msg.msg = &old.msg;
+	assert_int_equal(apply(1, &in), 0);
+	glock_p2p_stats(C.node[1].p, &st);
+	assert_int_equal(st.parked, 1); /* from a node that is no member */
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 3);
+	deliver_all();
+
+	node_start_life(3, 1); /* a later start of glockd */
+	memcpy(C.members, three, sizeof(three));
+	C.n_members = 3;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(op(2, GLOCK_OP_LOCK, &g, GLOCK_MODE_EX, 0, &r2), 0);
+	deliver_all();
+	assert_int_equal(count(2, GLOCK_OUT_GRANT, r2), 1);
+}
+
+/*
  * Problem scenario (p2p-sim --nodes 8 --seed 302): 2 holds G in EX (master
  * 3); 4 joins and G stays with 3.  3 sees the change first; 2 converts to
  * SH writing the LVB (parked at 3 until 2's DONE), then sees the change
@@ -1296,6 +1396,442 @@ static void test_release_in_flight_to_a_dead_master_gives_no_lvb(void **state)
 	assert_int_not_equal(last(1, GLOCK_OUT_GRANT)->lvb[0], 0x11);
 }
 
+
+/* ---- POSIX locks (DESIGN §9.2) ---- */
+
+static struct glock_name file_mastered_by(uint32_t master, uint64_t from)
+{
+	struct glock_name n = { .lockspace = "fs", .type = 7 };
+
+	for (n.number = from; n.number < from + 10000; n.number++)
+		if (glock_master_of(&n, C.members, C.n_members) == master)
+			return n;
+	fail_msg("no file mastered by %u", master);
+	return n;
+}
+
+static int plock(uint32_t id, enum glock_plock_op_kind kind, const struct glock_name *name,
+		 uint64_t owner, enum glock_plock_type type, uint64_t start, uint64_t end,
+		 bool wait, uint64_t *req)
+{
+	struct glock_plock_op o = {
+		.kind = kind, .req_id = ++C.req, .name = *name, .wait = wait,
+		.lock = { .owner = { .node = id, .id = owner, .pid = (uint32_t)(1000 + owner) },
+			  .type = type, .start = start, .end = end },
+	};
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_PLOCK, .u.plock = &o };
+
+	if (kind == GLOCK_PLOCK_OP_CANCEL)
+		o.req_id = *req;
+	else if (req)
+		*req = o.req_id;
+	return apply(id, &in);
+}
+
+/* The node's answers to req: how many, and the last one in *ret. */
+static size_t answers(uint32_t id, uint64_t req, struct glock_plock_answer *ret)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < C.node[id].n_pl; i++) {
+		if (C.node[id].pl[i].req_id != req)
+			continue;
+		n++;
+		if (ret)
+			*ret = C.node[id].pl[i];
+	}
+	return n;
+}
+
+static int answer_status_at(uint32_t id, uint64_t req, int line)
+{
+	struct glock_plock_answer a = { 0 };
+
+	_assert_int_equal(answers(id, req, &a), 1, __FILE__, line);
+	return a.status;
+}
+#define answer_status(id, req) answer_status_at(id, req, __LINE__)
+
+static struct glock_p2p_plock_stats pstats(uint32_t id)
+{
+	struct glock_p2p_plock_stats st;
+
+	glock_p2p_plock_stats(C.node[id].p, &st);
+	return st;
+}
+
+static void test_plock_local_master_costs_no_network(void **state)
+{
+	struct glock_name f;
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(1, 100);
+	C.node[1].sends = 0;
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 7, GLOCK_PLOCK_WR, 0, 9, false, &r), 0);
+	assert_int_equal(answer_status(1, r), 0);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_UNLOCK, &f, 7, GLOCK_PLOCK_WR, 0, 9, false, &r), 0);
+	assert_int_equal(answer_status(1, r), 0);
+	assert_int_equal(C.node[1].sends, 0);
+	assert_int_equal(pstats(1).files, 0); /* nothing left behind */
+}
+
+static void test_plock_conflicts_across_nodes(void **state)
+{
+	struct glock_name f;
+	uint64_t ra, rb, rc, rg;
+	struct glock_plock_answer a = { 0 };
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(2, 100);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 99, false, &ra), 0);
+	deliver_all();
+	assert_int_equal(answer_status(1, ra), 0);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 50, 60, false, &rb), 0);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_RD, 100, 200, false, &rc),
+			 0);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_GET, &f, 2, GLOCK_PLOCK_RD, 10, 10, false, &rg), 0);
+	deliver_all();
+	/* Same owner id on another node is another owner. */
+	assert_int_equal(answer_status(3, rb), -EAGAIN);
+	assert_int_equal(answer_status(3, rc), 0);
+	assert_int_equal(answers(3, rg, &a), 1);
+	assert_int_equal(a.status, 0);
+	assert_true(a.conflict_found);
+	assert_int_equal(a.conflict.owner.node, 1);
+	assert_int_equal(a.conflict.owner.pid, 1001);
+	assert_int_equal(a.conflict.type, GLOCK_PLOCK_WR);
+	assert_int_equal(a.conflict.start, 0);
+	assert_int_equal(a.conflict.end, 99);
+	assert_int_equal(pstats(2).locks, 2);
+}
+
+static void test_plock_waiter_granted_at_unlock_and_cancel(void **state)
+{
+	struct glock_name f;
+	uint64_t ra, rb, rc, ru;
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(2, 100);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 99, false, &ra), 0);
+	deliver_all();
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 50, 60, true, &rb), 0);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 2, GLOCK_PLOCK_RD, 90, 95, true, &rc), 0);
+	deliver_all();
+	assert_int_equal(answers(3, rb, NULL), 0);
+	assert_int_equal(answers(3, rc, NULL), 0);
+	/* A signal: the waiter withdraws, and says so once. */
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_CANCEL, &f, 2, GLOCK_PLOCK_RD, 0, 0, false, &rc), 0);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_CANCEL, &f, 2, GLOCK_PLOCK_RD, 0, 0, false, &rc),
+			 -ENOENT);
+	deliver_all();
+	assert_int_equal(answer_status(3, rc), -EINTR);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_UNLOCK, &f, 1, GLOCK_PLOCK_WR, 0, 99, false, &ru),
+			 0);
+	deliver_all();
+	assert_int_equal(answer_status(1, ru), 0);
+	assert_int_equal(answer_status(3, rb), 0);
+	assert_int_equal(answers(3, rc, NULL), 1); /* the cancelled one stays cancelled */
+	assert_int_equal(pstats(2).locks, 1);
+	assert_int_equal(pstats(2).waiters, 0);
+}
+
+/*
+ * The master dies: the file's new master rebuilds it from what the
+ * holders report, the waiter's request goes to it again, and nothing is
+ * granted over the locks the dead master held itself until it is fenced.
+ */
+static void test_plock_master_crash_rebuilds_from_reports(void **state)
+{
+	struct glock_name f;
+	uint64_t r1, r2, r3, ru;
+	uint32_t m;
+
+	(void)state;
+	cluster_up(4);
+	f = file_mastered_by(4, 100);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r1), 0);
+	assert_int_equal(plock(4, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 20, 29, false, &r3),
+			 0);
+	deliver_all();
+	assert_int_equal(answer_status(1, r1), 0);
+	assert_int_equal(answer_status(4, r3), 0);
+	assert_int_equal(plock(2, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 29, true, &r2), 0);
+	deliver_all();
+	assert_int_equal(answers(2, r2, NULL), 0);
+
+	crash(4);
+	ready_all();
+	deliver_all();
+	m = glock_p2p_master_of(C.node[1].p, &f);
+	assert_true(m >= 1 && m <= 3);
+	assert_int_equal(pstats(m).locks, 1); /* 1's report; 2's request parked or queued */
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_UNLOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &ru),
+			 0);
+	deliver_all();
+	assert_int_equal(answer_status(1, ru), 0);
+	/* 4 may still hold 20-29 (its own locks were in its own table): not yet. */
+	assert_int_equal(answers(2, r2, NULL), 0);
+	departed_event(GLOCK_P2P_IN_FENCED, 4);
+	deliver_all();
+	assert_int_equal(answer_status(2, r2), 0);
+	assert_int_equal(pstats(m).locks, 1);
+	assert_int_equal(pstats(m).parked, 0);
+}
+
+/* A file whose master stays keeps the dead node's locks until it is fenced. */
+static void test_plock_dead_holders_locks_go_at_fencing(void **state)
+{
+	struct glock_name f;
+	uint64_t r3, r2;
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(1, 100);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 9, GLOCK_PLOCK_RD, 0, 0, false, &r3), 0);
+	deliver_all();
+	assert_int_equal(answer_status(3, r3), 0);
+	crash(3);
+	ready_all();
+	deliver_all();
+	if (glock_p2p_master_of(C.node[1].p, &f) != 1)
+		skip(); /* the rendezvous moved it: the other test covers that */
+	assert_int_equal(plock(2, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 0, true, &r2), 0);
+	deliver_all();
+	assert_int_equal(answers(2, r2, NULL), 0);
+	departed_event(GLOCK_P2P_IN_FENCED, 3);
+	deliver_all();
+	assert_int_equal(answer_status(2, r2), 0);
+}
+
+/*
+ * A grant lost with a broken link: the requester reports what it holds
+ * and asks again; the master's table then says what the requester
+ * believes (no lock it was never told of is left behind).
+ */
+static void test_plock_answer_lost_with_the_link_is_asked_again(void **state)
+{
+	struct glock_name f;
+	uint64_t r, rg;
+	struct glock_plock_answer a = { 0 };
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(2, 100);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r), 0);
+	assert_true(deliver_one_link()); /* the LOCK reaches 2, the answer is queued */
+	link_reset(1, 2);
+	deliver_all();
+	assert_int_equal(answer_status(1, r), 0);
+	assert_int_equal(pstats(2).locks, 1);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_GET, &f, 1, GLOCK_PLOCK_RD, 5, 5, false, &rg), 0);
+	deliver_all();
+	assert_int_equal(answers(3, rg, &a), 1);
+	assert_true(a.conflict_found);
+	assert_int_equal(a.conflict.owner.node, 1);
+}
+
+/*
+ * An op in flight when the file's master changes: the old master's answer
+ * is dropped, the new one's counts, and the new master's table agrees.
+ */
+static void test_plock_op_in_flight_at_a_master_change(void **state)
+{
+	struct glock_name f;
+	uint64_t r, rg;
+	struct glock_plock_answer a = { 0 };
+	uint32_t m_new;
+
+	(void)state;
+	cluster_up(3);
+	/* A file mastered by 2 now and by the joiner 4 later. */
+	for (f = file_mastered_by(2, 100);; f = file_mastered_by(2, f.number + 1)) {
+		uint32_t four[] = { 1, 2, 3, 4 };
+
+		if (glock_master_of(&f, four, 4) == 4)
+			break;
+	}
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_RD, 0, 9, false, &r), 0);
+	assert_true(deliver_one_link()); /* 2 grants; its answer is on the link */
+	node_start(4);
+	C.members[C.n_members++] = 4;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(answer_status(1, r), 0);
+	m_new = glock_p2p_master_of(C.node[1].p, &f);
+	assert_int_equal(m_new, 4);
+	assert_int_equal(pstats(2).files, 0);
+	assert_int_equal(pstats(4).locks, 1);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_GET, &f, 1, GLOCK_PLOCK_WR, 0, 0, false, &rg), 0);
+	deliver_all();
+	assert_int_equal(answers(3, rg, &a), 1);
+	assert_true(a.conflict_found);
+}
+
+static void test_plock_reset_answers_what_waits(void **state)
+{
+	struct glock_name f;
+	struct glock_plock_answer a = { 0 };
+	uint64_t ra, rb;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_RESET };
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(2, 100);
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &ra), 0);
+	deliver_all();
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, true, &rb), 0);
+	deliver_all();
+	assert_int_equal(apply(3, &in), 0);
+	assert_int_equal(answer_status(3, rb), -ENOLCK);
+	assert_int_equal(answers(3, 0, NULL), 0); /* it held nothing */
+	assert_int_equal(pstats(3).pending, 0);
+	/* The holder is told its lock on f is gone, as LOST for a glock. */
+	assert_int_equal(apply(1, &in), 0);
+	assert_int_equal(answers(1, 0, &a), 1);
+	assert_int_equal(a.status, -ENOLCK);
+	assert_int_equal(glock_name_compare(&a.name, &f), 0);
+}
+
+static void test_plock_hostile_messages_change_nothing(void **state)
+{
+	struct glock_name f;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+	struct glock_p2p_msg m = { .kind = GLOCK_P2P_PLOCK_LOCK, .req_id = 5, .plock_valid = true };
+	uint64_t r;
+
+	(void)state;
+	cluster_up(3);
+	f = file_mastered_by(2, 100);
+	m.name = f;
+	m.config_id = 0;
+	m.plock = (struct glock_plock_lock){
+		.owner = { .node = 1, .id = 1 }, .type = GLOCK_PLOCK_WR, .start = 0, .end = 9,
+	};
+	in.u.msg.from = 3; /* claims a lock for an owner of node 1 */
+	in.u.msg.msg = &m;
+	assert_int_equal(apply(2, &in), -EPROTO);
+	m.plock.owner.node = 3;
+	m.plock.start = 10; /* start past end */
+	assert_int_equal(apply(2, &in), -EBADMSG);
+	m.plock.start = 0;
+	m.plock.type = 3;
+	assert_int_equal(apply(2, &in), -EBADMSG);
+	m.plock.type = GLOCK_PLOCK_WR;
+	m.kind = GLOCK_P2P_PLOCK_ANSWER;
+	m.status = 7; /* answers are 0 or -errno */
+	assert_int_equal(apply(1, &in), -EBADMSG);
+	assert_int_equal(pstats(2).locks, 0);
+	/* Bad local ops are refused before anything is sent. */
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 9, 0, false, &r),
+			 -EINVAL);
+	assert_int_equal(plock(1, 9, &f, 1, GLOCK_PLOCK_WR, 0, 0, false, &r), -EINVAL);
+	assert_int_equal(pstats(1).pending, 0);
+}
+
+/* Delivers the first message queued on the link from a to b. */
+static void deliver_link(uint32_t a, uint32_t b)
+{
+	struct qmsg m;
+	struct glock_p2p_input in = { .kind = GLOCK_P2P_IN_MSG };
+
+	assert_true(C.link[a][b].n > 0);
+	m = q_pop(&C.link[a][b]);
+	in.u.msg.from = m.from;
+	in.u.msg.msg = &m.msg;
+	assert_int_equal(apply(b, &in), 0);
+}
+
+/* A file mastered by master among 1-3, and by 4 once 4 joins. */
+static struct glock_name file_moving_to_4(uint32_t master)
+{
+	struct glock_name f;
+	uint32_t four[] = { 1, 2, 3, 4 };
+
+	for (f = file_mastered_by(master, 100);; f = file_mastered_by(master, f.number + 1))
+		if (glock_master_of(&f, four, 4) == 4)
+			return f;
+}
+
+/*
+ * An answer to an op's earlier send is not its answer: R's F_SETLK is
+ * refused (EAGAIN on its way back), a change comes and R asks again, the
+ * holder unlocks first.  Taken, the old EAGAIN would leave the master
+ * granting R a lock R was told it did not get.
+ */
+static void test_plock_answer_to_an_earlier_send_is_dropped(void **state)
+{
+	struct glock_name f;
+	uint64_t r3, r1, ru;
+	uint32_t four[] = { 1, 2, 3, 4 };
+
+	(void)state;
+	cluster_up(3);
+	/* Mastered by 2 with or without 4. */
+	for (f = file_mastered_by(2, 100); glock_master_of(&f, four, 4) != 2;
+	     f = file_mastered_by(2, f.number + 1))
+		;
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r3), 0);
+	deliver_all();
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r1), 0);
+	deliver_link(1, 2); /* EAGAIN is queued back to 1 */
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_UNLOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &ru),
+			 0);
+	node_start(4);
+	C.members[C.n_members++] = 4;
+	confchg(); /* 1 sends its LOCK again */
+	ready_all();
+	deliver_link(3, 2); /* the unlock */
+	deliver_all();
+	assert_int_equal(answer_status(1, r1), 0);
+	assert_int_equal(pstats(2).locks, 1);
+}
+
+/*
+ * An op that lingers on a link while its file's master moves away and
+ * back: the requester asked the interim master since, and was answered.
+ * Taken when it arrives, it would give the old master a lock nobody
+ * believes it holds.  Its sender's EPOCH of the last change drops it.
+ */
+static void test_plock_op_from_an_earlier_round_is_dropped(void **state)
+{
+	struct glock_name f;
+	uint64_t r3, r1, ru;
+	struct qmsg held;
+
+	(void)state;
+	cluster_up(3);
+	f = file_moving_to_4(2);
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r3), 0);
+	deliver_all();
+	assert_int_equal(plock(1, GLOCK_PLOCK_OP_LOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &r1), 0);
+	held = q_pop(&C.link[1][2]);
+	node_start(4);
+	C.members[C.n_members++] = 4;
+	confchg();
+	ready_all();
+	deliver_all();
+	assert_int_equal(answer_status(1, r1), -EAGAIN); /* from 4 */
+	crash(4);
+	ready_all();
+	deliver_all();
+	departed_event(GLOCK_P2P_IN_FENCED, 4);
+	departed_event(GLOCK_P2P_IN_RECOVERY_DONE, 4);
+	deliver_all();
+	assert_int_equal(plock(3, GLOCK_PLOCK_OP_UNLOCK, &f, 1, GLOCK_PLOCK_WR, 0, 9, false, &ru),
+			 0);
+	deliver_all();
+	assert_int_equal(answer_status(3, ru), 0);
+	q_push(&C.link[1][2], held.from, held.to, &held.msg);
+	deliver_all();
+	assert_int_equal(pstats(2).locks, 0);
+	assert_int_equal(answers(1, r1, NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1328,6 +1864,10 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_report_from_the_configuration_of_a_reset_is_dropped,
 					  teardown),
+		cmocka_unit_test_teardown(test_report_of_an_earlier_start_of_glockd_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_messages_carry_the_configuration_id_of_the_confchg,
+					  teardown),
 		cmocka_unit_test_teardown(test_request_behind_a_parked_one_keeps_its_order,
 					  teardown),
 		cmocka_unit_test_teardown(test_glock_made_again_starts_above_its_old_lvb_sequence,
@@ -1336,6 +1876,19 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(test_release_in_flight_to_a_dead_master_gives_no_lvb,
 					  teardown),
+		cmocka_unit_test_teardown(test_plock_local_master_costs_no_network, teardown),
+		cmocka_unit_test_teardown(test_plock_conflicts_across_nodes, teardown),
+		cmocka_unit_test_teardown(test_plock_waiter_granted_at_unlock_and_cancel, teardown),
+		cmocka_unit_test_teardown(test_plock_master_crash_rebuilds_from_reports, teardown),
+		cmocka_unit_test_teardown(test_plock_dead_holders_locks_go_at_fencing, teardown),
+		cmocka_unit_test_teardown(test_plock_answer_lost_with_the_link_is_asked_again,
+					  teardown),
+		cmocka_unit_test_teardown(test_plock_op_in_flight_at_a_master_change, teardown),
+		cmocka_unit_test_teardown(test_plock_reset_answers_what_waits, teardown),
+		cmocka_unit_test_teardown(test_plock_hostile_messages_change_nothing, teardown),
+		cmocka_unit_test_teardown(test_plock_answer_to_an_earlier_send_is_dropped,
+					  teardown),
+		cmocka_unit_test_teardown(test_plock_op_from_an_earlier_round_is_dropped, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

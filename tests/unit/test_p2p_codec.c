@@ -104,6 +104,17 @@ static void assert_msg_equal(const struct glock_p2p_msg *a, const struct glock_p
 			assert_memory_equal(a->down.lvb, b->down.lvb, GLOCK_LVB_LEN);
 		assert_int_equal(a->down.lvb_base, b->down.lvb_base);
 	}
+	assert_int_equal(a->plock_valid, b->plock_valid);
+	if (a->plock_valid) {
+		assert_int_equal(a->plock.owner.node, b->plock.owner.node);
+		assert_int_equal(a->plock.owner.id, b->plock.owner.id);
+		assert_int_equal(a->plock.owner.pid, b->plock.owner.pid);
+		assert_int_equal(a->plock.owner.ofd, b->plock.owner.ofd);
+		assert_int_equal(a->plock.type, b->plock.type);
+		assert_int_equal(a->plock.start, b->plock.start);
+		assert_int_equal(a->plock.end, b->plock.end);
+	}
+	assert_int_equal(a->status, b->status);
 }
 
 /* Every kind, with every optional part, in one payload, in order. */
@@ -341,6 +352,104 @@ static void test_reports_round_trip_through_the_cpg_codec(void **state)
 	free(buf);
 }
 
+/* POSIX lock kinds: every field, EOF ranges, an EPOCH with no file, and the CPG ones. */
+static void test_plock_messages_round_trip(void **state)
+{
+	struct glock_p2p_msg v[4], r[2];
+	struct got g = { 0 };
+	struct glock_codec_stats st = { 0 };
+	uint32_t to[2] = { 2, 3 };
+	uint64_t bad = 0;
+	uint8_t *buf;
+	size_t len, i;
+
+	(void)state;
+	v[0] = msg_of(GLOCK_P2P_PLOCK_LOCK, 1);
+	v[0].mode = GLOCK_MODE_UN;
+	v[0].flags = GLOCK_P2P_PLOCK_WAIT;
+	v[0].plock_valid = true;
+	v[0].plock = (struct glock_plock_lock){
+		.owner = { .node = 5, .id = 0xffff888012345678ull, .pid = 4242, .ofd = true },
+		.type = GLOCK_PLOCK_WR, .start = 100, .end = GLOCK_PLOCK_EOF,
+	};
+	v[1] = msg_of(GLOCK_P2P_PLOCK_ANSWER, 2);
+	v[1].mode = GLOCK_MODE_UN;
+	v[1].status = -EDEADLK;
+	v[2] = v[0];
+	v[2].kind = GLOCK_P2P_PLOCK_ANSWER;
+	v[2].flags = 0;
+	v[2].plock.owner.ofd = false;
+	v[2].plock.type = GLOCK_PLOCK_RD;
+	v[2].plock.start = 0;
+	v[3] = msg_of(GLOCK_P2P_PLOCK_EPOCH, 0);
+	memset(&v[3].name, 0, sizeof(v[3].name));
+	v[3].mode = GLOCK_MODE_UN;
+	assert_int_equal(glock_p2p_codec_encode_link(5, v, 4, &buf, &len), 0);
+	assert_int_equal(glock_p2p_codec_decode_link(buf, len, 5, got_msg, &g, &bad), 0);
+	free(buf);
+	assert_int_equal(bad, 0);
+	assert_int_equal(g.n, 4);
+	for (i = 0; i < 4; i++)
+		assert_msg_equal(&v[i], &g.m[i]);
+
+	r[0] = v[3];
+	r[1] = v[0];
+	r[1].kind = GLOCK_P2P_PLOCK_HELD;
+	g.n = 0;
+	assert_int_equal(glock_p2p_codec_encode_reports(5, to, r, 2, &buf, &len), 0);
+	assert_int_equal(glock_codec_decode_ex(buf, len, 5, no_input, got_report, &g, &st), 0);
+	free(buf);
+	assert_int_equal(g.n, 2);
+	for (i = 0; i < 2; i++)
+		assert_msg_equal(&r[i], &g.m[i]);
+	/* A lock request is not a CPG kind. */
+	assert_int_equal(glock_p2p_codec_encode_reports(5, to, v, 1, &buf, &len), -EINVAL);
+	/* Nor is a lock of an unknown type encodable; a file-less LOCK is refused. */
+	v[0].plock.type = 3;
+	assert_int_equal(glock_p2p_codec_encode_link(5, v, 1, &buf, &len), -EINVAL);
+	v[0].plock.type = GLOCK_PLOCK_WR;
+	memset(&v[0].name, 0, sizeof(v[0].name));
+	assert_int_equal(glock_p2p_codec_encode_link(5, v, 1, &buf, &len), -EINVAL);
+}
+
+/* A POSIX lock of another type, or without its range, is skipped and counted. */
+static void test_bad_plock_fields_are_skipped(void **state)
+{
+	struct glock_p2p_msg m = msg_of(GLOCK_P2P_PLOCK_GET, 1);
+	Glockwire__LinkMessage *lm;
+	struct got g = { 0 };
+	uint64_t bad = 0;
+	uint8_t *buf, *out;
+	size_t len;
+
+	(void)state;
+	m.plock_valid = true;
+	m.plock = (struct glock_plock_lock){
+		.owner = { .node = 5, .id = 1 }, .type = GLOCK_PLOCK_RD, .start = 1, .end = 2,
+	};
+	assert_int_equal(glock_p2p_codec_encode_link(5, &m, 1, &buf, &len), 0);
+	lm = glockwire__link_message__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(lm);
+	lm->msgs[0]->plock->type = 9;
+	out = malloc(glockwire__link_message__get_packed_size(lm));
+	assert_non_null(out);
+	len = glockwire__link_message__pack(lm, out);
+	assert_int_equal(glock_p2p_codec_decode_link(out, len, 5, got_msg, &g, &bad), 0);
+	free(out);
+	assert_int_equal(bad, 1);
+	lm->msgs[0]->plock->type = GLOCK_PLOCK_RD;
+	lm->msgs[0]->plock->has_end = false;
+	out = malloc(glockwire__link_message__get_packed_size(lm));
+	assert_non_null(out);
+	len = glockwire__link_message__pack(lm, out);
+	assert_int_equal(glock_p2p_codec_decode_link(out, len, 5, got_msg, &g, &bad), 0);
+	free(out);
+	glockwire__link_message__free_unpacked(lm, NULL);
+	assert_int_equal(bad, 2);
+	assert_int_equal(g.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_truncated_and_random_payloads_do_not_crash),
 		cmocka_unit_test(test_unencodable_messages_are_refused),
 		cmocka_unit_test(test_reports_round_trip_through_the_cpg_codec),
+		cmocka_unit_test(test_plock_messages_round_trip),
+		cmocka_unit_test(test_bad_plock_fields_are_skipped),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
