@@ -19,6 +19,8 @@
  *   PLOCK           ops->plock (the lock path, DESIGN §9.2) -> PLOCK_REPLY,
  *                   now (an error) or by glockd_kdev_plock_answer()
  *   CANCEL (PLOCK)  ops->plock CANCEL; the waiting PLOCK gets its answer
+ *   plock answer with req_id 0: the node lost its POSIX locks on a file
+ *                   -> LOST (the lockspace's mount withdraws, as for a glock)
  *
  * POSIX locks are not glocks: the bridge only checks and forwards them, and
  * remembers each PLOCK until its answer (struct kpl, by req_id), so an
@@ -933,6 +935,14 @@ void glockd_kdev_plock_answer(struct glockd *gd, const struct glock_plock_answer
 
 	if (!kd || kd->stopping)
 		return;
+	if (!ans->req_id) {
+		/* The node lost its POSIX locks on a file (a RESET): as LOST for a glock. */
+		log_glock(LOG_WARNING, &ans->name, "kernel client: the node lost its POSIX locks: %s",
+			  strerror(ans->status < 0 ? -ans->status : ENOLCK));
+		if (kls_find(kd, ans->name.lockspace))
+			send_lost(kd, ans->name.lockspace);
+		return;
+	}
 	kp = kpl_find(kd, ans->req_id);
 	if (!kp) {
 		log_info("kernel client: answer %d to plock req %" PRIu64
