@@ -16,6 +16,15 @@
  *   UNMOUNT         every holder of the lockspace goes
  *   agent DEMOTE    DEMOTE (req_id 0, the mode the node may keep)
  *   agent LOST      LOST (lockspace): the mount withdraws
+ *   PLOCK           ops->plock (the lock path, DESIGN §9.2) -> PLOCK_REPLY,
+ *                   now (an error) or by glockd_kdev_plock_answer()
+ *   CANCEL (PLOCK)  ops->plock CANCEL; the waiting PLOCK gets its answer
+ *   plock answer with req_id 0: the node lost its POSIX locks on a file
+ *                   -> LOST (the lockspace's mount withdraws, as for a glock)
+ *
+ * POSIX locks are not glocks: the bridge only checks and forwards them, and
+ * remembers each PLOCK until its answer (struct kpl, by req_id), so an
+ * answer nobody waits for is dropped and a CANCEL finds its lock.
  *
  * The kernel keeps one grant per glock for the whole node, so the bridge
  * keeps one agent holder per glock name (struct kgl): its handle, the mode
@@ -79,6 +88,12 @@ _Static_assert(GLOCK_DEV_FLAG_TRY == GLOCK_FLAG_TRY && GLOCK_DEV_FLAG_TRY_1CB ==
 	       GLOCK_DEV_FLAG_PRIORITY == GLOCK_FLAG_PRIORITY && GLOCK_DEV_FLAGS_ALL == GLOCK_FLAGS_ALL,
 	       "flags");
 
+_Static_assert(GLOCK_DEV_PLOCK_LOCK == GLOCK_PLOCK_OP_LOCK &&
+	       GLOCK_DEV_PLOCK_UNLOCK == GLOCK_PLOCK_OP_UNLOCK &&
+	       GLOCK_DEV_PLOCK_GET == GLOCK_PLOCK_OP_GET,
+	       "plock sub-ops");
+_Static_assert(GLOCK_PLOCK_EOF == ~0ULL, "plock end of file");
+
 /* The kernel's holder of one glock. */
 struct kgl {
 	char key[KGL_KEY_MAX];
@@ -101,6 +116,14 @@ struct kls {
 	uint64_t demotes;  /* DEMOTEs sent: other nodes asked */
 };
 
+/* A kernel PLOCK the lock path has not answered yet. */
+struct kpl {
+	char key[24];
+	uint64_t req_id;
+	struct glock_name name;
+	enum glock_plock_op_kind kind;
+};
+
 struct qrec {
 	struct qb_list_head list;
 	struct glock_dev_reply rec;
@@ -116,6 +139,8 @@ struct glockd_kdev {
 	int32_t events;            /* poll mask on the loop */
 	qb_map_t *glocks;          /* key -> struct kgl */
 	size_t n_glocks;
+	qb_map_t *plocks;          /* req_id -> struct kpl */
+	size_t n_plocks;
 	struct qb_list_head lockspaces;
 	struct qb_list_head queue; /* answers not yet written */
 	size_t queue_len;
@@ -219,6 +244,76 @@ static void kls_free(struct kls *ls)
 {
 	qb_list_del(&ls->list);
 	free(ls);
+}
+
+static void kpl_key(uint64_t req_id, char *key)
+{
+	snprintf(key, sizeof(((struct kpl *)0)->key), "%" PRIx64, req_id);
+}
+
+static struct kpl *kpl_find(struct glockd_kdev *kd, uint64_t req_id)
+{
+	char key[sizeof(((struct kpl *)0)->key)];
+
+	kpl_key(req_id, key);
+	return qb_map_get(kd->plocks, key);
+}
+
+static void kpl_free(struct glockd_kdev *kd, struct kpl *kp)
+{
+	qb_map_rm(kd->plocks, kp->key);
+	kd->n_plocks--;
+	free(kp);
+}
+
+static struct kpl *kpl_list(struct glockd_kdev *kd, const char *lockspace, size_t *ret_n);
+
+/* Forgets every outstanding PLOCK (glockd stops: the kernel answers them). */
+static void kpl_free_all(struct glockd_kdev *kd)
+{
+	struct kpl *v;
+	size_t n, i;
+
+	v = kpl_list(kd, NULL, &n);
+	for (i = 0; i < n; i++) {
+		struct kpl *kp = kpl_find(kd, v[i].req_id);
+
+		if (kp)
+			kpl_free(kd, kp);
+	}
+	free(v);
+}
+
+/* Every outstanding PLOCK, of one lockspace or all (copies). */
+static struct kpl *kpl_list(struct glockd_kdev *kd, const char *lockspace, size_t *ret_n)
+{
+	struct kpl *v;
+	qb_map_iter_t *it;
+	size_t n = 0;
+	void *p;
+
+	*ret_n = 0;
+	if (!kd->n_plocks)
+		return NULL;
+	v = calloc(kd->n_plocks, sizeof(*v));
+	it = v ? qb_map_iter_create(kd->plocks) : NULL;
+	if (!it) {
+		free(v);
+		log_err("kernel client: out of memory listing its POSIX lock requests");
+		return NULL;
+	}
+	/* To the end, even when full: see kgl_names(). */
+	while (qb_map_iter_next(it, &p)) {
+		struct kpl *kp = p;
+
+		if (n >= kd->n_plocks)
+			continue;
+		if (!lockspace || !strcmp(kp->name.lockspace, lockspace))
+			v[n++] = *kp;
+	}
+	qb_map_iter_free(it);
+	*ret_n = n;
+	return v;
 }
 
 /* ---- answers ---- */
@@ -355,6 +450,26 @@ static void send_deny(struct glockd_kdev *kd, uint64_t req_id, const struct gloc
 
 	reply_init(&rec, GLOCK_DEV_OP_DENY, req_id, name);
 	rec.status = status < 0 ? status : (status ? -status : -EIO);
+	queue_reply(kd, &rec);
+}
+
+static void send_plock_reply(struct glockd_kdev *kd, uint64_t req_id, const struct glock_name *name,
+			     int status, const struct glock_plock_lock *conflict)
+{
+	struct glock_dev_reply rec;
+
+	reply_init(&rec, GLOCK_DEV_OP_PLOCK_REPLY, req_id, name);
+	rec.type = GLOCK_DEV_TYPE_PLOCK;
+	rec.status = status <= 0 ? status : -status;
+	if (conflict && !status) {
+		rec.mode = 1;
+		rec.conflict.start = conflict->start;
+		rec.conflict.end = conflict->end;
+		rec.conflict.pid = conflict->owner.pid;
+		rec.conflict.nodeid = conflict->owner.node;
+		rec.conflict.flags = (conflict->type == GLOCK_PLOCK_WR ? GLOCK_DEV_PLOCK_F_WR : 0) |
+				     (conflict->owner.ofd ? GLOCK_DEV_PLOCK_F_OFD : 0);
+	}
 	queue_reply(kd, &rec);
 }
 
@@ -678,6 +793,172 @@ static void do_cancel(struct glockd_kdev *kd, const struct glock_dev_request *re
 			  (uint64_t)req->req_id, strerror(-err));
 }
 
+/* ---- POSIX locks ---- */
+
+static void plock_op_init(struct glock_plock_op *op, enum glock_plock_op_kind kind, uint64_t req_id,
+			  const struct glock_name *name)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->req_id = req_id;
+	op->name = *name;
+}
+
+static int plock_submit(struct glockd_kdev *kd, const struct glock_plock_op *op)
+{
+	return kd->ops->plock ? kd->ops->plock(kd->gd, op) : -ENOLCK;
+}
+
+static void do_plock(struct glockd_kdev *kd, const struct glock_dev_request *req,
+		     const struct glock_name *name)
+{
+	const struct glock_dev_plock *pl = &req->plock;
+	struct kls *ls = kls_find(kd, name->lockspace);
+	struct glock_plock_op op;
+	struct kpl *kp;
+	int err;
+
+	if (kpl_find(kd, req->req_id)) {
+		/* Answering it would answer the first one: dropped. */
+		kd->bad_requests++;
+		log_rl(&kd->rl_bad, LOG_WARNING,
+		       "kernel client: malformed request (plock req_id %" PRIu64
+		       " already outstanding): dropped",
+		       (uint64_t)req->req_id);
+		return;
+	}
+	if (!ls || ls->lost) {
+		if (!ls) {
+			kd->bad_requests++;
+			log_rl(&kd->rl_bad, LOG_WARNING,
+			       "kernel client: malformed request (plock on lockspace %s, not mounted)",
+			       name->lockspace);
+		}
+		send_plock_reply(kd, req->req_id, name, ls ? -ENOLCK : -EINVAL, NULL);
+		return;
+	}
+	plock_op_init(&op, (enum glock_plock_op_kind)req->mode, req->req_id, name);
+	op.lock.owner.node = kd->gd->local_node;
+	op.lock.owner.id = pl->owner;
+	op.lock.owner.pid = pl->pid;
+	op.lock.owner.ofd = pl->flags & GLOCK_DEV_PLOCK_F_OFD;
+	op.lock.type = pl->flags & GLOCK_DEV_PLOCK_F_WR ? GLOCK_PLOCK_WR : GLOCK_PLOCK_RD;
+	op.lock.start = pl->start;
+	op.lock.end = pl->end;
+	op.wait = pl->flags & GLOCK_DEV_PLOCK_F_WAIT;
+
+	kp = calloc(1, sizeof(*kp));
+	if (!kp) {
+		send_plock_reply(kd, req->req_id, name, -ENOMEM, NULL);
+		return;
+	}
+	kp->req_id = req->req_id;
+	kp->name = *name;
+	kp->kind = op.kind;
+	kpl_key(kp->req_id, kp->key);
+	qb_map_put(kd->plocks, kp->key, kp);
+	kd->n_plocks++;
+	log_glock(LOG_DEBUG, name,
+		  "kernel: plock %d req %" PRIu64 " owner %" PRIx64 " pid %u %s %" PRIu64
+		  "-%" PRIu64 "%s%s",
+		  op.kind, op.req_id, op.lock.owner.id, op.lock.owner.pid,
+		  op.lock.type == GLOCK_PLOCK_WR ? "WR" : "RD", op.lock.start, op.lock.end,
+		  op.wait ? " wait" : "", op.lock.owner.ofd ? " ofd" : "");
+	err = plock_submit(kd, &op);
+	if (err) {
+		log_glock(err == -ENOLCK ? LOG_DEBUG : LOG_WARNING, name,
+			  "kernel client: plock req %" PRIu64 ": %s", op.req_id, strerror(-err));
+		kp = kpl_find(kd, req->req_id);
+		if (kp)
+			kpl_free(kd, kp);
+		send_plock_reply(kd, req->req_id, name, err, NULL);
+	}
+}
+
+/* CANCEL of a waiting PLOCK LOCK: the lock path answers that LOCK. */
+static void do_plock_cancel(struct glockd_kdev *kd, const struct glock_dev_request *req)
+{
+	struct kpl *kp = kpl_find(kd, req->req_id);
+	struct glock_plock_op op;
+	int err;
+
+	if (!kp || kp->kind != GLOCK_PLOCK_OP_LOCK) {
+		log_debug("kernel client: cancel of plock req %" PRIu64 ": %s", (uint64_t)req->req_id,
+			  kp ? "not a LOCK" : "already answered");
+		return;
+	}
+	plock_op_init(&op, GLOCK_PLOCK_OP_CANCEL, kp->req_id, &kp->name);
+	op.lock.owner.node = kd->gd->local_node;
+	err = plock_submit(kd, &op);
+	if (err)
+		log_glock(LOG_WARNING, &kp->name, "kernel client: cancel plock req %" PRIu64 ": %s",
+			  op.req_id, strerror(-err));
+}
+
+/*
+ * The lockspace's mount withdrew or went: its outstanding PLOCKs are
+ * answered status here, and a waiting LOCK is withdrawn from the lock path
+ * (whose answer then finds nobody).
+ */
+static void plock_purge(struct glockd_kdev *kd, const char *lockspace, int status)
+{
+	struct glock_plock_op op;
+	struct kpl *v;
+	size_t n, i;
+
+	v = kpl_list(kd, lockspace, &n);
+	for (i = 0; i < n; i++) {
+		struct kpl *kp = kpl_find(kd, v[i].req_id);
+
+		if (!kp)
+			continue;
+		kpl_free(kd, kp);
+		if (v[i].kind == GLOCK_PLOCK_OP_LOCK) {
+			plock_op_init(&op, GLOCK_PLOCK_OP_CANCEL, v[i].req_id, &v[i].name);
+			op.lock.owner.node = kd->gd->local_node;
+			(void)plock_submit(kd, &op);
+		}
+		send_plock_reply(kd, v[i].req_id, &v[i].name, status, NULL);
+	}
+	free(v);
+	if (n)
+		log_info("lockspace %s: answered %zu waiting POSIX lock request(s): %s", lockspace, n,
+			 strerror(-status));
+}
+
+void glockd_kdev_plock_answer(struct glockd *gd, const struct glock_plock_answer *ans)
+{
+	struct glockd_kdev *kd = gd->kdev;
+	struct glock_name name;
+	struct kpl *kp;
+	bool get;
+
+	if (!kd || kd->stopping)
+		return;
+	if (!ans->req_id) {
+		/* The node lost its POSIX locks on a file (a RESET): as LOST for a glock. */
+		log_glock(LOG_WARNING, &ans->name, "kernel client: the node lost its POSIX locks: %s",
+			  strerror(ans->status < 0 ? -ans->status : ENOLCK));
+		if (kls_find(kd, ans->name.lockspace))
+			send_lost(kd, ans->name.lockspace);
+		return;
+	}
+	kp = kpl_find(kd, ans->req_id);
+	if (!kp) {
+		log_info("kernel client: answer %d to plock req %" PRIu64
+			 " that nobody waits for: dropped",
+			 ans->status, ans->req_id);
+		return;
+	}
+	name = kp->name;
+	get = kp->kind == GLOCK_PLOCK_OP_GET;
+	kpl_free(kd, kp);
+	log_glock(LOG_DEBUG, &name, "kernel client: plock req %" PRIu64 " answered %d%s",
+		  ans->req_id, ans->status, get && ans->conflict_found ? " (conflict)" : "");
+	send_plock_reply(kd, ans->req_id, &name, ans->status,
+			 get && ans->conflict_found ? &ans->conflict : NULL);
+}
+
 /* Every kernel holder of the lockspace goes (waiters are answered status). */
 static void purge_lockspace(struct glockd_kdev *kd, const char *lockspace, int status)
 {
@@ -715,6 +996,7 @@ static void do_mount(struct glockd_kdev *kd, const struct glock_dev_request *req
 		if (ls) {
 			/* An earlier mount withdrew without UNMOUNT: its holders go. */
 			purge_lockspace(kd, ls->name, -ENOLCK);
+			plock_purge(kd, ls->name, -ENOLCK);
 			ls->lost = ls->purge = false;
 		} else {
 			ls = calloc(1, sizeof(*ls));
@@ -739,6 +1021,7 @@ static void do_unmount(struct glockd_kdev *kd, const struct glock_dev_request *r
 	struct kls *ls = kls_find(kd, req->lockspace);
 
 	purge_lockspace(kd, req->lockspace, -ECANCELED);
+	plock_purge(kd, req->lockspace, -ECANCELED);
 	if (ls)
 		kls_free(ls);
 	log_info("lockspace %s: kernel unmount", req->lockspace);
@@ -749,12 +1032,36 @@ static bool op_wants_reply(uint32_t op)
 	return op != GLOCK_DEV_OP_CANCEL && op != GLOCK_DEV_OP_UNMOUNT;
 }
 
+/* NULL if a PLOCK is well formed (but for its lockspace and req_id: do_plock()). */
+static const char *plock_check(const struct glock_dev_request *req)
+{
+	const struct glock_dev_plock *pl = &req->plock;
+	struct glock_name name;
+
+	if (req->mode < GLOCK_DEV_PLOCK_LOCK || req->mode > GLOCK_DEV_PLOCK_GET)
+		return "unknown plock op";
+	if (req->type != GLOCK_DEV_TYPE_PLOCK)
+		return "plock of a type other than PLOCK";
+	if (pl->flags & ~GLOCK_DEV_PLOCK_F_ALL)
+		return "unknown plock flags";
+	if ((pl->flags & GLOCK_DEV_PLOCK_F_WAIT) && req->mode != GLOCK_DEV_PLOCK_LOCK)
+		return "plock WAIT on other than LOCK";
+	if (pl->start > pl->end)
+		return "plock range ends before it starts";
+	if (req->flags || req->lvb_valid)
+		return "glock flags or lvb_valid on a plock";
+	req_name(req, &name);
+	if (!glock_name_valid(&name))
+		return "bad glock name";
+	return NULL;
+}
+
 /* NULL if req is well formed, else what is wrong with it. */
 static const char *req_check(const struct glock_dev_request *req)
 {
 	struct glock_name name;
 
-	if (req->op < GLOCK_DEV_OP_LOCK || req->op > GLOCK_DEV_OP_DEMOTE_DONE)
+	if (req->op < GLOCK_DEV_OP_LOCK || req->op > GLOCK_DEV_OP_PLOCK)
 		return "unknown op";
 	if (!memchr(req->lockspace, '\0', sizeof(req->lockspace)) || !req->lockspace[0])
 		return "lockspace empty or not NUL-terminated";
@@ -778,6 +1085,8 @@ static const char *req_check(const struct glock_dev_request *req)
 		if (req->mode != GLOCK_DEV_MODE_UN)
 			return "bad mode";
 		break;
+	case GLOCK_DEV_OP_PLOCK:
+		return plock_check(req);
 	default:
 		return NULL; /* MOUNT, UNMOUNT, CANCEL: the lockspace is the name */
 	}
@@ -815,15 +1124,17 @@ static void handle(struct glockd_kdev *kd, const struct glock_dev_request *req)
 		       bad, req->op, (uint64_t)req->req_id, req->mode, req->flags);
 		/* Answer it if it could be waited for, so nobody hangs on it. */
 		if (req->req_id && op_wants_reply(req->op)) {
-			reply_init(&rec, req->op == GLOCK_DEV_OP_MOUNT ? GLOCK_DEV_OP_MOUNT_REPLY
-								       : GLOCK_DEV_OP_DENY,
+			reply_init(&rec, req->op == GLOCK_DEV_OP_MOUNT   ? GLOCK_DEV_OP_MOUNT_REPLY
+					 : req->op == GLOCK_DEV_OP_PLOCK ? GLOCK_DEV_OP_PLOCK_REPLY
+									 : GLOCK_DEV_OP_DENY,
 				   req->req_id, NULL);
 			if (memchr(req->lockspace, '\0', sizeof(req->lockspace)))
 				memcpy(rec.lockspace, req->lockspace, sizeof(rec.lockspace));
-			rec.type = req->type;
+			rec.type = req->op == GLOCK_DEV_OP_PLOCK ? GLOCK_DEV_TYPE_PLOCK : req->type;
 			rec.number = req->number;
 			rec.status = -EINVAL;
-			queue_reply(kd, &rec);
+			if (req->op != GLOCK_DEV_OP_PLOCK || !kpl_find(kd, req->req_id))
+				queue_reply(kd, &rec);
 		}
 		return;
 	}
@@ -847,7 +1158,13 @@ static void handle(struct glockd_kdev *kd, const struct glock_dev_request *req)
 		do_release(kd, req, &name, req->mode);
 		break;
 	case GLOCK_DEV_OP_CANCEL:
-		do_cancel(kd, req, &name);
+		if (req->type == GLOCK_DEV_TYPE_PLOCK)
+			do_plock_cancel(kd, req);
+		else
+			do_cancel(kd, req, &name);
+		break;
+	case GLOCK_DEV_OP_PLOCK:
+		do_plock(kd, req, &name);
 		break;
 	case GLOCK_DEV_OP_MOUNT:
 		do_mount(kd, req);
@@ -897,6 +1214,7 @@ static void job_run(void *data)
 			continue;
 		ls->purge = false;
 		purge_lockspace(kd, ls->name, -ENOLCK);
+		plock_purge(kd, ls->name, -ENOLCK);
 	}
 }
 
@@ -1021,9 +1339,15 @@ int glockd_kdev_start(struct glockd *gd, struct glock__agent *core,
 		return 0;
 	}
 	kd = calloc(1, sizeof(*kd));
-	if (kd)
+	if (kd) {
 		kd->glocks = qb_hashtable_create(KDEV_HASH_SIZE);
-	if (!kd || !kd->glocks) {
+		kd->plocks = qb_hashtable_create(KDEV_HASH_SIZE);
+	}
+	if (!kd || !kd->glocks || !kd->plocks) {
+		if (kd && kd->glocks)
+			qb_map_destroy(kd->glocks);
+		if (kd && kd->plocks)
+			qb_map_destroy(kd->plocks);
 		free(kd);
 		close(fd);
 		log_err("cannot serve %s: out of memory", path);
@@ -1061,6 +1385,7 @@ out_client:
 out_free:
 	close(fd);
 	qb_map_destroy(kd->glocks);
+	qb_map_destroy(kd->plocks);
 	free(kd);
 	return err == -ENOMEM ? err : 0;
 }
@@ -1151,6 +1476,8 @@ void glockd_kdev_stop(struct glockd *gd)
 	}
 	free(names);
 	qb_map_destroy(kd->glocks);
+	kpl_free_all(kd);
+	qb_map_destroy(kd->plocks);
 	qb_list_for_each_entry_safe(ls, lsn, &kd->lockspaces, list)
 		kls_free(ls);
 	qb_list_for_each_entry_safe(q, qn, &kd->queue, list) {

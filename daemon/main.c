@@ -198,6 +198,7 @@ static const struct glockd_lockpath_ops lockpath_ops = {
 	.output = glockd_agent_on_output,
 	.op_error = glockd_agent_on_op_error,
 	.due_changed = hold_timer_update,
+	.plock_answer = glockd_kdev_plock_answer,
 };
 
 /*
@@ -309,9 +310,13 @@ static const struct glockd_ipc_ops ipc_ops = {
 	.kernel_mounts = glockd_kdev_mounts,
 };
 
-/* /dev/glock: a kernel MOUNT is answered from the membership's state. */
+/*
+ * /dev/glock: a kernel MOUNT is answered from the membership's state, its
+ * POSIX locks by the lock path.
+ */
 static const struct glockd_kdev_ops kdev_ops = {
 	.cluster_status = glockd_cluster_status,
+	.plock = glockd_lockpath_plock,
 };
 
 /* ---- signals, config ---- */

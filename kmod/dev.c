@@ -10,6 +10,9 @@
  * a mount belongs to the session it was made in, and is withdrawn when that
  * session ends, so a restarted agent never inherits locks it knows nothing
  * about.
+ *
+ * PLOCK requests (plock.c) are queued and matched by req_id like the
+ * others; their waiter gets -ENOLCK when the agent goes away first.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -21,6 +24,7 @@
 #include <linux/hash.h>
 #include <linux/hashtable.h>
 #include <linux/completion.h>
+#include <linux/threads.h>
 
 #include "glockfs.h"
 
@@ -299,6 +303,8 @@ static ssize_t dev_read(struct file *file, char __user *u, size_t count,
 	return sizeof(rec);
 }
 
+static bool plock_reply_valid(const struct glock_dev_reply *rep);
+
 static bool reply_valid(const struct glock_dev_reply *rep)
 {
 	if (rep->version[0] != GLOCK_DEV_VERSION_MAJOR) {
@@ -309,7 +315,7 @@ static bool reply_valid(const struct glock_dev_reply *rep)
 				    GLOCK_DEV_VERSION_PATCH);
 		return false;
 	}
-	if (rep->op < GLOCK_DEV_OP_GRANT || rep->op > GLOCK_DEV_OP_MOUNT_REPLY)
+	if (rep->op < GLOCK_DEV_OP_GRANT || rep->op > GLOCK_DEV_OP_PLOCK_REPLY)
 		return false;
 	if (rep->mode > GLOCK_DEV_MODE_EX)
 		return false;
@@ -324,9 +330,32 @@ static bool reply_valid(const struct glock_dev_reply *rep)
 		return rep->lockspace[0];
 	case GLOCK_DEV_OP_DENY:
 		return rep->status < 0;
+	case GLOCK_DEV_OP_PLOCK_REPLY:
+		return plock_reply_valid(rep);
 	default:
 		return true;
 	}
+}
+
+static bool plock_offset_valid(u64 off)
+{
+	return off == ~0ULL || off <= OFFSET_MAX;
+}
+
+/* A PLOCK_REPLY's own fields; that it answers a PLOCK: dev_dispatch(). */
+static bool plock_reply_valid(const struct glock_dev_reply *rep)
+{
+	const struct glock_dev_plock_conflict *c = &rep->conflict;
+
+	if (rep->type != GLOCK_DEV_TYPE_PLOCK || rep->pad || rep->mode > 1)
+		return false;
+	if (!rep->mode)
+		return true;
+	/* A conflict comes only with a successful GET (dev_dispatch()). */
+	return !rep->status && c->start <= c->end &&
+	       plock_offset_valid(c->start) && plock_offset_valid(c->end) &&
+	       !(c->flags & ~(GLOCK_DEV_PLOCK_F_WR | GLOCK_DEV_PLOCK_F_OFD)) &&
+	       c->pid <= PID_MAX_LIMIT && !c->pad;
 }
 
 /* Under chan.lock.  Returns 0 or -EINVAL; on -EINVAL nothing changed. */
@@ -345,12 +374,23 @@ static int dev_dispatch(const struct glock_dev_reply *rep)
 			return -EINVAL;
 		is_mount = req->r_rec.op == GLOCK_DEV_OP_MOUNT;
 		mount_reply = rep->op == GLOCK_DEV_OP_MOUNT_REPLY;
-		if (is_mount != mount_reply)
+		if (is_mount != mount_reply ||
+		    req->r_rec.op == GLOCK_DEV_OP_PLOCK)
 			return -EINVAL;
 		if (rep->op == GLOCK_DEV_OP_GRANT &&
 		    (req->r_rec.op == GLOCK_DEV_OP_LOCK ||
 		     req->r_rec.op == GLOCK_DEV_OP_CONVERT) &&
 		    rep->mode != req->r_rec.mode)
+			return -EINVAL;
+		chan_unlink(req);
+		req->r_done(req, rep);
+		return 0;
+	case GLOCK_DEV_OP_PLOCK_REPLY:
+		req = chan_find_pending(rep->req_id);
+		if (!req || req->r_rec.op != GLOCK_DEV_OP_PLOCK ||
+		    rep->number != req->r_rec.number)
+			return -EINVAL;
+		if (rep->mode && req->r_rec.mode != GLOCK_DEV_PLOCK_GET)
 			return -EINVAL;
 		chan_unlink(req);
 		req->r_done(req, rep);

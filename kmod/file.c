@@ -1258,6 +1258,7 @@ const struct file_operations glockfs_file_fops = {
 	.open		= glockfs_file_open,
 	.release	= glockfs_file_release,
 	.flock		= glockfs_flock,
+	.lock		= glockfs_lock,
 	.llseek		= glockfs_file_llseek,
 	.read_iter	= glockfs_file_read_iter,
 	.write_iter	= glockfs_file_write_iter,

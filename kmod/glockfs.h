@@ -188,7 +188,8 @@ struct glockfs_sb {
 /*
  * One record for the agent.  LOCK/CONVERT have r_gl set; acknowledged
  * one-way messages (RELEASE, DEMOTE_DONE) only r_sbi, which goes NULL when
- * the mount goes away first.
+ * the mount goes away first.  PLOCK requests live on their waiter's
+ * stack until answered (plock.c).
  */
 struct glockfs_req {
 	struct list_head r_list;	/* channel send queue */
@@ -200,9 +201,12 @@ struct glockfs_req {
 	/* Called under the channel lock; rep == NULL: the agent went away. */
 	void (*r_done)(struct glockfs_req *req,
 		       const struct glock_dev_reply *rep);
-	/* MOUNT only */
+	/* MOUNT and PLOCK: the waiter's answer */
 	struct completion r_comp;
 	int r_status;
+	/* PLOCK GET: the conflicting lock the agent found */
+	bool r_found;
+	struct glock_dev_plock_conflict r_conflict;
 };
 
 static inline struct glockfs_inode *GLOCKFS_I(struct inode *inode)
@@ -269,6 +273,9 @@ int glockfs_fileattr_set(struct user_namespace *ns, struct dentry *dentry,
 /* flock.c */
 int glockfs_flock(struct file *file, int cmd, struct file_lock *fl);
 void glockfs_flock_evict(struct inode *inode);
+
+/* plock.c */
+int glockfs_lock(struct file *file, int cmd, struct file_lock *fl);
 
 /* file.c */
 extern const struct file_operations glockfs_file_fops;

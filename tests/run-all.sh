@@ -145,7 +145,12 @@ for stage in $stages; do
 		[ -x tests/vm/kmod-single.sh ] && run_script kmod kmod-single tests/vm/kmod-single.sh
 		[ -x tests/vm/vm-cluster-test.sh ] && run_script vm-cluster vm-cluster tests/vm/vm-cluster-test.sh
 		[ -x tests/vm/dio-cluster.sh ] && run_script dio-cluster dio-cluster tests/vm/dio-cluster.sh
-		[ -x tests/vm/posix-cluster.sh ] && run_script posix-cluster posix-cluster tests/vm/posix-cluster.sh
+		if [ -x tests/vm/posix-cluster.sh ]; then
+			run_script posix-cluster posix-cluster tests/vm/posix-cluster.sh
+			# fcntl() locks need the p2p lock path: everything again on it.
+			run_script posix-cluster-p2p posix-cluster-p2p \
+				env GLOCK_LOCK_PATH=p2p tests/vm/posix-cluster.sh
+		fi
 		[ -x tests/vm/cache-cluster.sh ] && run_script cache-cluster cache-cluster tests/vm/cache-cluster.sh
 		;;
 	*)

@@ -100,6 +100,59 @@ static int send_reply(int fd, const struct glock_dev_reply *rp)
 	return 0;
 }
 
+static unsigned long n_plock, n_plock_bad_accepted;
+
+/*
+ * Each PLOCK gets malformed answers first, which the module must refuse
+ * (EINVAL) without answering the request, then its real answer: -ENOLCK,
+ * as glockd with lock_path = cpg (this agent is no cluster).
+ */
+static int answer_plock(int fd, const struct glock_dev_request *rq,
+			struct glock_dev_reply *rp)
+{
+	struct glock_dev_reply bad;
+	int i;
+
+	n_plock++;
+	rp->op = GLOCK_DEV_OP_PLOCK_REPLY;
+	rp->status = -ENOLCK;
+	for (i = 0; i < 10; i++) {
+		bad = *rp;
+		switch (i) {
+		case 0: bad.op = GLOCK_DEV_OP_GRANT; break;
+		case 1: bad.op = GLOCK_DEV_OP_DENY; break;
+		case 2: bad.type = GLOCK_DEV_TYPE_INODE; break;
+		case 3: bad.number = rq->number + 1; break;
+		case 4: bad.mode = 2; break;
+		case 5: bad.status = 5; break;
+		case 6: bad.pad = 1; break;
+		case 7: /* a conflict that no GET asked for, or with an error */
+			bad.mode = 1;
+			if (rq->mode == GLOCK_DEV_PLOCK_GET)
+				bad.status = -EAGAIN;
+			break;
+		case 8: /* a conflict whose range ends before it starts */
+			bad.mode = 1;
+			bad.status = 0;
+			bad.conflict.start = 10;
+			bad.conflict.end = 9;
+			break;
+		case 9: /* unknown conflict flags */
+			bad.mode = 1;
+			bad.status = 0;
+			bad.conflict.end = ~0ULL;
+			bad.conflict.flags = 0x80;
+			break;
+		}
+		if (write(fd, &bad, sizeof(bad)) >= 0 || errno != EINVAL) {
+			n_plock_bad_accepted++;
+			fprintf(stderr, "agent: malformed PLOCK_REPLY %d for req %llu not refused\n",
+				i, (unsigned long long)rq->req_id);
+		}
+	}
+	return send_reply(fd, rp);
+}
+
 static int answer(int fd, const struct glock_dev_request *rq)
 {
 	struct glock_dev_reply rp;
@@ -121,7 +174,9 @@ static int answer(int fd, const struct glock_dev_request *rq)
 		fprintf(stderr, "agent: unmount %s\n", rq->lockspace);
 		return 0;
 	case GLOCK_DEV_OP_CANCEL:
-		return 0;	/* everything was granted already */
+		return 0;	/* everything was answered already */
+	case GLOCK_DEV_OP_PLOCK:
+		return answer_plock(fd, rq, &rp);
 	case GLOCK_DEV_OP_LOCK:
 	case GLOCK_DEV_OP_CONVERT:
 	case GLOCK_DEV_OP_DEMOTE_DONE:
@@ -214,6 +269,11 @@ static int self_test(int fd, const char *dev)
 	bad.op = GLOCK_DEV_OP_DENY;
 	bad.status = 0;
 	fails += expect_einval(fd, &bad, sizeof(bad), "deny without error");
+	bad = rp;
+	bad.op = GLOCK_DEV_OP_PLOCK_REPLY;
+	bad.type = GLOCK_DEV_TYPE_PLOCK;
+	bad.mode = 0;
+	fails += expect_einval(fd, &bad, sizeof(bad), "plock reply, unknown req_id");
 
 	if (read(fd, &rq, sizeof(rq) - 1) >= 0 || errno != EINVAL) {
 		fprintf(stderr, "agent -T: short read buffer not refused\n");
@@ -324,8 +384,8 @@ int main(int argc, char **argv)
 			demote_all(fd);
 		}
 	}
-	fprintf(stderr, "agent: exiting: %lu requests, %lu demotes\n", n_req,
-		n_demote);
+	fprintf(stderr, "agent: exiting: %lu requests, %lu demotes, %lu plocks, %lu malformed plock replies accepted\n",
+		n_req, n_demote, n_plock, n_plock_bad_accepted);
 	close(fd);
 	return 0;
 }

@@ -205,6 +205,31 @@ broken() {
 	dmesg | grep -E 'glockfs|WARNING|BUG|Call Trace' | tail -20
 }
 
+# fcntl() locks: the test agent answers every PLOCK -ENOLCK (it is no
+# cluster), after replies the module must refuse (glock-test-agent.c).
+plock_checks() {
+	p=/mnt/g/pl
+	t "mount for fcntl locks" mount -t glockfs -o lockspace=lsp /tmp/lower /mnt/g || return
+	: >$p
+	st=0
+	/plock-test try $p w 0 10 2>/dev/null || st=$?
+	t "F_SETLK: ENOLCK from an agent with no cluster locks" same $st 37
+	st=0
+	/plock-test -o try $p r 0 0 2>/dev/null || st=$?
+	t "F_OFD_SETLK: ENOLCK" same $st 37
+	t "F_SETLKW: ENOLCK, no wait" sh -c \
+		"/plock-test wait $p w 0 10 2>&1 | grep -q 'No locks available'"
+	t "F_GETLK: ENOLCK" sh -c "/plock-test get $p w 0 10 2>&1 | grep -q 'No locks available'"
+	tn "nothing recorded in /proc/locks" grep -q ":$(stat -c %i $p) " /proc/locks
+	tn "every malformed PLOCK_REPLY refused" grep -q 'malformed PLOCK_REPLY' /tmp/agent.log
+	echo N >/sys/module/glockfs/parameters/cluster_plock
+	st=0
+	/plock-test try $p w 0 10 || st=$?
+	t "cluster_plock=N: node-local F_SETLK works" same $st 0
+	echo Y >/sys/module/glockfs/parameters/cluster_plock
+	t "umount" umount /mnt/g
+}
+
 run() {
 	echo "=== kmod-guest: $(uname -r)"
 	t "insmod glockfs" insmod /glockfs.ko || return
@@ -225,6 +250,7 @@ run() {
 	io_checks /tmp/lower
 	io_checks /results/lower
 	cache_checks
+	plock_checks
 
 	# Periodic demotes under load.
 	agent_stop TERM
@@ -254,6 +280,8 @@ run() {
 	t "umount" umount /mnt/g
 	agent_stop TERM
 
+	t "the agent saw PLOCKs and no malformed reply was accepted" grep -Eq \
+		' [1-9][0-9]* plocks, 0 malformed plock replies accepted' /tmp/agent.log
 	t "rmmod glockfs" rmmod glockfs
 	if dmesg | grep -E 'WARNING|BUG|Oops|Call Trace|general protection'; then
 		bad "kernel log has warnings"

@@ -66,7 +66,7 @@ if grep -q 'warning:' "$work/build.log"; then
 	cat "$work/build.log"
 	fail "module build has warnings"
 fi
-for p in glock-test-agent kmod-iotest dio-test fs-surface; do
+for p in glock-test-agent kmod-iotest dio-test fs-surface plock-test; do
 	gcc -static -O2 -Wall -Werror -pthread -I"$top/include" -o "$work/$p" \
 		"$top/tests/vm/$p.c" || fail "build $p"
 done
@@ -96,7 +96,7 @@ add_mod() {	# add_mod NAME: NAME and its dependencies, dependencies first
 }
 for m in virtio_pci 9pnet_virtio 9p; do add_mod $m; done
 cp "$top/kmod/glockfs.ko" "$work/glock-test-agent" "$work/kmod-iotest" \
-	"$work/dio-test" "$work/fs-surface" "$root/"
+	"$work/dio-test" "$work/fs-surface" "$work/plock-test" "$root/"
 cp "$top/tests/vm/kmod-guest.sh" "$root/init"
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) >"$work/initrd.img" ||

@@ -22,15 +22,34 @@
 #           fs-surface.c) read back on the other node, also from a source
 #           the copying node had cached before the other grew it, FIEMAP.
 #
+#   plock   cluster-wide fcntl() locks (tests/vm/plock-test.c), with
+#           GLOCK_LOCK_PATH=p2p: a WR lock on node 1 refuses node 2's
+#           F_SETLK on an overlapping range (EAGAIN) and grants a disjoint
+#           one; RD/RD shared, RD/WR not; F_GETLK on node 2 reports node 1's
+#           lock with the pid negated, on node 1 with the pid; /proc/locks
+#           shows it; a F_SETLKW on one node is granted when the other
+#           unlocks, closes, or its holder is killed; a F_SETLKW ended by a
+#           signal (alarm) fails with EINTR and holds nothing, one killed
+#           by SIGKILL leaves nothing behind; OFD locks
+#           likewise; a F_SETLKW that would close a cycle of two owners
+#           on two nodes fails with EDEADLK; a counter incremented under
+#           F_SETLKW from both nodes
+#           loses nothing; node 2 loses corosync and glockd (kill -9, fence
+#           = none) while holding a lock: node 1's waiter is granted.  With
+#           lock_path = cpg: every fcntl() lock fails with ENOLCK, cleanly.
+#
 #   FLOCK_CLUSTER=0 tests/vm/posix-cluster.sh  glockfs.cluster_flock=0 on
 #           both nodes (each node's flock is its own): expected to FAIL.
+#   PLOCK_CLUSTER=0 GLOCK_LOCK_PATH=p2p PHASES=plock tests/vm/posix-cluster.sh
+#           glockfs.cluster_plock=0 on both nodes: expected to FAIL.
 #
 # Needs: root, qemu, a built kmod/glockfs.ko and glockd
 # ($GLOCK_BUILDDIR/daemon/glockd, default build/ then the repo),
 # deploy/vm-cluster.  Skips (exit 77) with the reason when any of that is
 # missing.  Env: KEEP=1 leaves the cluster up, GLOCK_VM_STATE (default: a
 # fresh directory under /tmp), GLOCK_VM_NETNS, COUNT (increments per node
-# in the counter check, default 30).
+# in the counter checks, default 30), GLOCK_LOCK_PATH (glockd's lock_path
+# in the guests: cpg, the default, or p2p; tests/run-all.sh runs both).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +60,8 @@ if [ -z "${GLOCK_BUILDDIR:-}" ]; then
 fi
 export GLOCK_BUILDDIR
 COUNT=${COUNT:-30}
-PHASES=${PHASES:-flock surface}
+PHASES=${PHASES:-flock surface plock}
+LOCK_PATH=${GLOCK_LOCK_PATH:-cpg}
 own_state=0
 if [ -z "${GLOCK_VM_STATE:-}" ]; then
 	GLOCK_VM_STATE=$(mktemp -d /tmp/posix-cluster.XXXXXX)
@@ -95,9 +115,28 @@ case " $PHASES " in
 		"$top/tests/vm/fs-surface.c" || skip "tests/vm/fs-surface.c does not build"
 	;;
 esac
+case " $PHASES " in
+*" plock "*)
+	gcc -static -O2 -Wall -Wextra -Werror -o "$shared/plock-test" \
+		"$top/tests/vm/plock-test.c" || skip "tests/vm/plock-test.c does not build"
+	;;
+esac
+case $LOCK_PATH in
+cpg | p2p) ;;
+*) skip "GLOCK_LOCK_PATH=$LOCK_PATH: cpg or p2p" ;;
+esac
+# glockd.conf for the guests: the lock path asked for, and a link key
+# every guest reads from /shared (the guests have no corosync authkey).
+head -c 64 /dev/urandom >"$shared/linkkey"
+sed -e "s|^lock_path = .*|lock_path = $LOCK_PATH|" \
+	-e "s|^link_key_file = .*|link_key_file = /shared/linkkey|" \
+	"$top/deploy/glockd.conf" >"$shared/glockd.conf"
+grep -q "^lock_path = $LOCK_PATH\$" "$shared/glockd.conf" ||
+	skip "deploy/glockd.conf has no lock_path line to set"
+export GLOCK_CONF=/shared/glockd.conf
 
 mkdir -p "$shared/fs"
-msg "bringing up 2 guests (state $state)"
+msg "bringing up 2 guests (state $state, lock_path = $LOCK_PATH)"
 if ! nice "$vmc" up --nodes 2 --shared "$shared" >"$state/up.log" 2>&1; then
 	tail -20 "$state/up.log"
 	skip "vm-cluster up failed (log above)"
@@ -111,6 +150,10 @@ for n in 1 2; do
 	if [ "${FLOCK_CLUSTER:-1}" = 0 ]; then
 		on "$n" 'echo N > /sys/module/glockfs/parameters/cluster_flock' ||
 			skip "node $n: cannot set cluster_flock"
+	fi
+	if [ "${PLOCK_CLUSTER:-1}" = 0 ]; then
+		on "$n" 'echo N > /sys/module/glockfs/parameters/cluster_plock' ||
+			skip "node $n: cannot set cluster_plock"
 	fi
 	on "$n" 'mkdir -p /mnt/g; for i in $(seq 60); do
 		mount -t glockfs -o lockspace=posix /shared/fs /mnt/g && exit 0
@@ -281,10 +324,213 @@ phase_surface() {
 		"$(on 1 "$bin fiemap $d/dst2")" "0 503808 0x3"
 }
 
+# ---- plock ----
+
+PT=/shared/plock-test
+PF=/mnt/g/pl
+# phold NODE TAG "OPTS" TYPE START LEN: a process on NODE (plock-test
+# hold) takes the lock on $PF and keeps it; its "PID STATE" is in
+# /tmp/TAG.st.  Returns once it has a result, or (with -w) once it asked.
+phold() {
+	local n=$1 tag=$2 opts=$3
+	shift 3
+	on "$n" "rm -f /tmp/$tag.st; setsid $PT $opts hold $PF $* /tmp/$tag.st \
+		</dev/null >/tmp/$tag.log 2>&1 &
+		for i in \$(seq 600); do
+			[ -s /tmp/$tag.st ] && { case '$opts' in *-w*) exit 0 ;; esac
+				grep -qv ' waiting\$' /tmp/$tag.st && exit 0; }
+			sleep 0.1
+		done; exit 1"
+}
+# pstate NODE TAG: the holder's state word.
+pstate() { on "$1" "cut -d' ' -f2 /tmp/$2.st"; }
+# pwait NODE TAG STATE: until the holder's state is STATE (100 s at most).
+pwait() {
+	on "$1" "for i in \$(seq 1000); do
+		[ \"\$(cut -d' ' -f2 /tmp/$2.st)\" = $3 ] && exit 0; sleep 0.1; done
+		cat /tmp/$2.st /tmp/$2.log; exit 1"
+}
+ppid() { on "$1" "cut -d' ' -f1 /tmp/$2.st"; }
+psig() { on "$1" "kill -$3 \$(cut -d' ' -f1 /tmp/$2.st)"; }
+# pend NODE TAG [SIGNAL]: the holder ends (TERM by default); returns once gone.
+pend() {
+	on "$1" "p=\$(cut -d' ' -f1 /tmp/$2.st) && kill -${3:-TERM} \$p 2>/dev/null;
+		for i in \$(seq 300); do kill -0 \$p 2>/dev/null || exit 0; sleep 0.1; done; exit 1"
+}
+# expect_state DESCRIPTION NODE TAG STATE
+expect_state() {
+	if pwait "$2" "$3" "$4" >/dev/null; then ok "$1"; else bad "$1: state $(pstate "$2" "$3")"; fi
+}
+
+phase_plock_cpg() {
+	on 1 ": > $PF" || { bad "plock: setup"; return; }
+	check "node 1: F_SETLK fails with ENOLCK under lock_path = cpg" 37 1 "$PT try $PF w 0 10"
+	check "node 2: F_OFD_SETLK fails with ENOLCK under lock_path = cpg" 37 2 "$PT -o try $PF w 0 10"
+	check "node 1: F_SETLKW fails with ENOLCK, does not wait" 0 1 \
+		"$PT wait $PF w 0 10 2>&1 | grep -q 'No locks available'"
+	check "node 1: F_GETLK fails with ENOLCK" 0 1 \
+		"$PT get $PF w 0 10 2>&1 | grep -q 'No locks available'"
+	check "node 1: nothing recorded in /proc/locks" 1 1 \
+		"grep -q \":\$(stat -c %i $PF) \" /proc/locks"
+	check "node 2: the mount still works" 0 2 "echo x > $PF && cat $PF >/dev/null"
+}
+
+phase_plock() {
+	local pa pc out inc
+
+	if [ "$LOCK_PATH" != p2p ]; then
+		phase_plock_cpg
+		return
+	fi
+	on 1 ": > $PF; echo 0 > /mnt/g/pcnt" || { bad "plock: setup"; return; }
+
+	# Exclusion and ranges.
+	phold 1 A "" w 0 100
+	expect_state "node 1: F_SETLK WR 0-99" 1 A ok
+	pa=$(ppid 1 A)
+	check "node 2: F_SETLK WR 50-59 refused (EAGAIN) while node 1 holds WR 0-99" 75 2 \
+		"$PT try $PF w 50 10"
+	check "node 2: F_SETLK RD 0 refused while node 1 holds WR" 75 2 "$PT try $PF r 0 1"
+	check "node 2: F_SETLK WR 100-109 (disjoint) granted" 0 2 "$PT try $PF w 100 10"
+	same "node 2: F_GETLK reports node 1's lock, pid negated" \
+		"$(on 2 "$PT get $PF w 0 0")" "W 0 100 -$pa"
+	same "node 2: F_GETLK of a disjoint range: none" "$(on 2 "$PT get $PF w 100 0")" none
+	check "node 1: another local process is refused too" 75 1 "$PT try $PF w 99 1"
+	same "node 1: F_GETLK by another local process: the holder's pid" \
+		"$(on 1 "$PT get $PF r 10 1")" "W 0 100 $pa"
+	check "node 1: /proc/locks shows the lock" 0 1 \
+		"grep -Eq 'POSIX +ADVISORY +WRITE +$pa .* 0 99\$' /proc/locks"
+
+	# F_SETLKW granted on unlock, on close, on the holder's death.
+	phold 2 B "-w" w 0 10
+	check "node 2: F_SETLKW WR 0-9 waits while node 1 holds" 0 2 \
+		"grep -q ' waiting\$' /tmp/B.st"
+	psig 1 A USR1
+	expect_state "node 1: F_UNLCK" 1 A unlocked
+	expect_state "node 2: the waiting F_SETLKW granted once node 1 unlocked" 2 B ok
+	check "node 1: the unlocked range is free on node 1 but for node 2's 0-9" 0 1 \
+		"$PT try $PF w 10 90"
+	phold 1 C "-w" w 5 1
+	psig 2 B USR2
+	expect_state "node 2: close() of the holder's file" 2 B closed
+	expect_state "node 1: the waiting F_SETLKW granted once node 2 closed the file" 1 C ok
+	phold 2 D "-w" r 0 10
+	pend 1 C KILL || bad "node 1: kill -9 of the holder"
+	expect_state "node 2: the waiting F_SETLKW RD granted once node 1's holder was killed" 2 D ok
+
+	# RD and RD share.
+	phold 1 E "" r 0 100
+	expect_state "node 1: F_SETLK RD 0-99 while node 2 holds RD 0-9" 1 E ok
+	check "node 2: another F_SETLK RD granted while node 1 holds RD" 0 2 "$PT try $PF r 50 10"
+	check "node 2: F_SETLK WR refused while node 1 holds RD" 75 2 "$PT try $PF w 50 10"
+	pend 2 D || bad "node 2: end of the RD holder"
+
+	# A signal ends a waiting F_SETLKW, which then holds nothing.
+	check "node 2: F_SETLKW WR ended by alarm(3): EINTR" 4 2 "$PT -a 3 wait $PF w 0 1"
+	phold 2 G "-w -a 3" w 0 1
+	expect_state "node 2: a waiting holder's F_SETLKW ended by alarm(3): EINTR" 2 G eintr
+	pend 1 E || bad "node 1: end of the RD holder"
+	check "node 1: WR 0-99 granted: the interrupted waiter on node 2 (alive) holds nothing" \
+		0 1 "$PT try $PF w 0 100"
+	pend 2 G || bad "node 2: end of the interrupted holder"
+	# A waiter killed by SIGKILL leaves nothing behind either.
+	phold 1 Q "" w 0 1
+	phold 2 R "-w" w 0 1
+	pend 2 R KILL || bad "node 2: kill -9 of a waiter"
+	pend 1 Q || bad "node 1: end of the holder"
+	check "node 1: WR 0 granted: node 2's waiter killed by SIGKILL left nothing" 0 1 \
+		"$PT try $PF w 0 1"
+
+	# OFD locks.
+	phold 1 H "-o" w 0 100
+	expect_state "node 1: F_OFD_SETLK WR 0-99" 1 H ok
+	check "node 2: F_OFD_SETLK WR 0 refused" 75 2 "$PT -o try $PF w 0 1"
+	check "node 2: F_SETLK (POSIX) WR 99 refused by the OFD lock" 75 2 "$PT try $PF w 99 1"
+	check "node 2: F_OFD_SETLK WR 100 (disjoint) granted" 0 2 "$PT -o try $PF w 100 1"
+	same "node 2: F_OFD_GETLK reports node 1's OFD lock (pid -1)" \
+		"$(on 2 "$PT -o get $PF r 0 1")" "W 0 100 -1"
+	phold 2 I "-o -w" w 0 1
+	psig 1 H USR2
+	expect_state "node 2: the waiting F_OFD_SETLKW granted once node 1 closed its file" 2 I ok
+	phold 1 J "-o -w -a 3" w 0 1
+	expect_state "node 1: a waiting F_OFD_SETLKW ended by alarm(3): EINTR" 1 J eintr
+	pend 2 I || bad "node 2: end of the OFD holder"
+	check "node 2: F_OFD_SETLK WR 0-99 granted: node 1's interrupted waiter holds nothing" \
+		0 2 "$PT -o try $PF w 0 100"
+	pend 1 J || true
+	pend 1 H || true
+
+	# Deadlock: owners on two nodes, each holding the byte the other waits for.
+	phold 2 M "-2 0" w 1 1
+	phold 1 N "-2 1" w 0 1
+	if [ "$(pstate 2 M)$(pstate 1 N)" = okok ]; then
+		psig 1 N HUP
+		pwait 1 N waiting2 >/dev/null
+		psig 2 M HUP
+		local i s1 s2 dl=
+		for i in $(seq 60); do
+			s1=$(pstate 1 N) s2=$(pstate 2 M)
+			[ "$s1" = edeadlk ] && { dl="1 N"; break; }
+			[ "$s2" = edeadlk ] && { dl="2 M"; break; }
+			sleep 1
+		done
+		if [ -n "$dl" ]; then
+			ok "a F_SETLKW that closes a cycle across nodes fails with EDEADLK (node ${dl% *})"
+			# shellcheck disable=SC2086
+			pend $dl || bad "end of the deadlocked holder"
+			if [ "$dl" = "1 N" ]; then expect_state "node 2: granted once the other owner ended" 2 M ok2
+			else expect_state "node 1: granted once the other owner ended" 1 N ok2; fi
+		else
+			bad "no EDEADLK across nodes: node 1 $s1, node 2 $s2"
+		fi
+	else
+		bad "deadlock setup: node 2 $(pstate 2 M), node 1 $(pstate 1 N)"
+	fi
+	pend 1 N || true
+	pend 2 M || true
+
+	# Both nodes increment a counter under F_SETLKW at once.
+	inc="$PT count /mnt/g/pcnt $COUNT"
+	on 1 "$inc" &
+	local p1=$!
+	on 2 "$inc" &
+	local p2=$!
+	wait $p1
+	local r1=$?
+	wait $p2
+	local r2=$?
+	out=$(on 1 'cat /mnt/g/pcnt')
+	if [ $r1 = 0 ] && [ $r2 = 0 ] && [ "$out" = $((2 * COUNT)) ]; then
+		ok "counter under F_SETLKW from both nodes: $out"
+	else
+		bad "counter under F_SETLKW from both nodes: $out, want $((2 * COUNT)) (exit $r1/$r2)"
+	fi
+	check "node 1: the whole file lockable: nothing left behind" 0 1 "$PT try $PF w 0 0"
+	check "node 2: the whole file lockable: nothing left behind" 0 2 "$PT try $PF w 0 0"
+	check "node 1: no lock of the file left in /proc/locks" 1 1 \
+		"grep -q \":\$(stat -c %i $PF) \" /proc/locks"
+
+	# Node 2 fails (corosync and glockd killed) while it holds a lock.
+	phold 2 K "" w 0 10
+	expect_state "node 2: F_SETLK WR 0-9 before it fails" 2 K ok
+	phold 1 L "-w" w 0 10
+	check "node 1: F_SETLKW waits for node 2's lock" 0 1 "grep -q ' waiting\$' /tmp/L.st"
+	on 2 'kill -9 $(cat /run/glockd.vm.pid) $(cat /run/corosync.pid)' ||
+		bad "node 2: kill -9 of glockd and corosync"
+	if pwait 1 L ok >/dev/null || pwait 1 L ok >/dev/null; then
+		ok "node 1: the waiting F_SETLKW granted once node 2 failed and was recovered"
+	else
+		bad "node 1: waiter not granted after node 2 failed: $(pstate 1 L)"
+	fi
+	pend 1 L || true
+	pend 2 K KILL || true
+}
+
 for phase in $PHASES; do
 	case $phase in
 	flock) phase_flock ;;
 	surface) phase_surface ;;
+	plock) phase_plock ;;
 	*) bad "unknown phase $phase" ;;
 	esac
 done
