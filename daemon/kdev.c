@@ -141,6 +141,7 @@ struct glockd_kdev {
 	size_t n_glocks;
 	qb_map_t *plocks;          /* req_id -> struct kpl */
 	size_t n_plocks;
+	bool told_no_plocks;       /* the lock path has no POSIX locks: said once */
 	struct qb_list_head lockspaces;
 	struct qb_list_head queue; /* answers not yet written */
 	size_t queue_len;
@@ -865,6 +866,12 @@ static void do_plock(struct glockd_kdev *kd, const struct glock_dev_request *req
 		  op.lock.type == GLOCK_PLOCK_WR ? "WR" : "RD", op.lock.start, op.lock.end,
 		  op.wait ? " wait" : "", op.lock.owner.ofd ? " ofd" : "");
 	err = plock_submit(kd, &op);
+	if (err == -ENOLCK && !kd->told_no_plocks) {
+		kd->told_no_plocks = true;
+		log_glock(LOG_WARNING, name,
+			  "kernel client: fcntl() locks on glockfs need lock_path = p2p "
+			  "(glockd.conf(5)); they get ENOLCK");
+	}
 	if (err) {
 		log_glock(err == -ENOLCK ? LOG_DEBUG : LOG_WARNING, name,
 			  "kernel client: plock req %" PRIu64 ": %s", op.req_id, strerror(-err));
