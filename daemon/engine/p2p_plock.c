@@ -96,6 +96,8 @@ struct pl_parked {
 struct pl_epoch {
 	uint32_t node;
 	uint64_t gen;
+	/* The life it had when it last departed (0: never seen depart). */
+	uint64_t departed_life;
 };
 
 struct p2p_plock {
@@ -185,7 +187,7 @@ static void epoch_set(struct p2p_plock *s, uint32_t node, uint64_t gen)
 		}
 	}
 	if (s->n_epochs < GLOCK_NODES_MAX)
-		s->epochs[s->n_epochs++] = (struct pl_epoch){ node, gen };
+		s->epochs[s->n_epochs++] = (struct pl_epoch){ .node = node, .gen = gen };
 }
 
 /* ---- master: files ---- */
@@ -832,17 +834,19 @@ void p2p_plock_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t 
 				res_unlink(s, r);
 		}
 	}
-	/* A node that comes back is a new process: its generations start again. */
-	for (i = k = 0; i < s->n_epochs; i++) {
-		bool left = false;
+	/*
+	 * A node's epoch outlives its departure (its next life, a later
+	 * start of glockd included, comes with a higher life), so that its
+	 * fencing drops only what its departed life held (see drop_node).
+	 */
+	for (i = 0; i < s->n_epochs; i++) {
 		size_t j;
 
-		for (j = 0; j < n_gone; j++)
-			left |= s->epochs[i].node == gone[j];
-		if (!left)
-			s->epochs[k++] = s->epochs[i];
+		for (j = 0; j < n_gone; j++) {
+			if (s->epochs[i].node == gone[j])
+				s->epochs[i].departed_life = s->epochs[i].gen >> 32;
+		}
 	}
-	s->n_epochs = k;
 	for (i = 0; i < s->n_stash;) {
 		if (!p2p_is_member(p, s->stash[i].from))
 			stash_drop(s, &s->stash[i]);
@@ -875,7 +879,24 @@ void p2p_plock_master_confchg(struct glock_p2p *p, const uint32_t *gone, size_t 
 void p2p_plock_master_drop_node(struct glock_p2p *p, uint32_t node)
 {
 	struct p2p_plock *s = pl(p);
-	size_t b;
+	size_t b, i;
+
+	/*
+	 * Problem scenario (p2p-sim --plocks --chaos, 3 nodes, seed 171): N
+	 * crashed, came back as a new glockd and took a lock before its old
+	 * life was fenced; the fencing dropped the new life's lock, and M
+	 * granted over it.  A later life that spoke made this table forget
+	 * the departed one's locks already (forget_life): what is here is
+	 * the new life's.
+	 */
+	for (i = 0; i < s->n_epochs; i++) {
+		const struct pl_epoch *e = &s->epochs[i];
+
+		if (e->node == node && p2p_is_member(p, node) && (e->gen >> 32) > e->departed_life) {
+			p2p_plock_master_kick(p);
+			return;
+		}
+	}
 
 	for (b = 0; b < PL_BUCKETS; b++) {
 		struct pl_res *r = s->res[b], *next;
