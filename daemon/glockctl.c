@@ -393,6 +393,17 @@ static int cmd_dump(const char *lockspace)
 				printf(" id:%" PRIu64 " p:%u%s\n", l->handle, l->pid,
 				       l->demote_asked ? " demote-asked" : "");
 			}
+			for (j = 0; j < d->n_plocks; j++) {
+				GlockIpcPlock *pl = d->plocks[j];
+
+				printf(" P: %s n:%u o:%" PRIx64 " p:%u %s %" PRIu64 "-", pl->waiting ? "w" : "h",
+				       pl->node, pl->owner, pl->pid, pl->write ? "WR" : "RD", pl->start);
+				if (pl->end == UINT64_MAX)
+					printf("EOF");
+				else
+					printf("%" PRIu64, pl->end);
+				printf("%s\n", pl->ofd ? " ofd" : "");
+			}
 		}
 		start = r->next;
 		n = r->more;

@@ -679,6 +679,9 @@ static void dump_record_free(GlockIpcDumpRecord *r)
 	for (i = 0; i < r->n_local; i++)
 		free(r->local[i]);
 	free(r->local);
+	for (i = 0; i < r->n_plocks; i++)
+		free(r->plocks[i]);
+	free(r->plocks);
 	free(r);
 }
 
@@ -780,11 +783,37 @@ struct page_ctx {
 	size_t n, cap;
 };
 
+/* Adds r to the page, or ends the page (1) when it does not fit; takes r. */
+static int page_add(struct page_ctx *pc, GlockIpcDumpRecord *r)
+{
+	size_t sz = glock_ipc_dump_record__get_packed_size(r) + 8;
+
+	if (pc->n && pc->used + sz > pc->budget) {
+		dump_record_free(r);
+		pc->more = true;
+		return 1;
+	}
+	if (pc->n == pc->cap) {
+		size_t cap = pc->cap ? pc->cap * 2 : 64;
+		GlockIpcDumpRecord **v = realloc(pc->recs, cap * sizeof(*v));
+
+		if (!v) {
+			dump_record_free(r);
+			pc->err = -ENOMEM;
+			return 1;
+		}
+		pc->recs = v;
+		pc->cap = cap;
+	}
+	pc->recs[pc->n++] = r;
+	pc->used += sz;
+	return 0;
+}
+
 static int dump_one(void *ctx, const struct glock_record *rec)
 {
 	struct page_ctx *pc = ctx;
 	GlockIpcDumpRecord *r;
-	size_t sz;
 
 	if (pc->lockspace && strcmp(pc->lockspace, rec->name.lockspace))
 		return 0;
@@ -812,24 +841,7 @@ static int dump_one(void *ctx, const struct glock_record *rec)
 		r->has_master = true;
 		r->master = pc->gd->ipc->ops->master_of(pc->gd, &rec->name);
 	}
-	sz = glock_ipc_dump_record__get_packed_size(r) + 8;
-	if (pc->n && pc->used + sz > pc->budget) {
-		dump_record_free(r);
-		pc->more = true;
-		return 1;
-	}
-	if (pc->n == pc->cap) {
-		size_t cap = pc->cap ? pc->cap * 2 : 64;
-		GlockIpcDumpRecord **v = realloc(pc->recs, cap * sizeof(*v));
-
-		if (!v)
-			goto nomem_r;
-		pc->recs = v;
-		pc->cap = cap;
-	}
-	pc->recs[pc->n++] = r;
-	pc->used += sz;
-	return 0;
+	return page_add(pc, r);
 nomem_r:
 	dump_record_free(r);
 nomem:
@@ -851,6 +863,79 @@ static int dump_not_mastered(void *ctx, const struct glock__agent_glock_info *in
 	memset(&rec, 0, sizeof(rec));
 	rec.name = *info->name;
 	return dump_one(pc, &rec);
+}
+
+/* p2p: last, one record per file whose POSIX locks this node masters. */
+struct plock_page {
+	struct page_ctx *pc;
+	GlockIpcDumpRecord *cur; /* the file being filled, not yet on the page */
+	struct glock_name name;
+	bool skip; /* the file is before the page's start, or filtered out */
+	bool any;
+};
+
+static int plock_flush(struct plock_page *pp)
+{
+	GlockIpcDumpRecord *r = pp->cur;
+
+	pp->cur = NULL;
+	return r ? page_add(pp->pc, r) : 0;
+}
+
+static int dump_plock(void *ctx, const struct glock_name *name, const struct glock_plock_lock *l,
+		      const struct glock_plock_waiter *w)
+{
+	struct plock_page *pp = ctx;
+	struct page_ctx *pc = pp->pc;
+	const struct glock_plock_lock *x = l ? l : &w->want;
+	GlockIpcPlock *e, **v;
+	GlockIpcDumpRecord *r;
+
+	if (!pp->any || glock_name_compare(name, &pp->name)) {
+		if (plock_flush(pp))
+			return 1;
+		pp->any = true;
+		pp->name = *name;
+		pp->skip = (pc->lockspace && strcmp(pc->lockspace, name->lockspace)) ||
+			   pc->index++ < pc->start;
+		if (pp->skip)
+			return 0;
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			goto nomem;
+		glock_ipc_dump_record__init(r);
+		pp->cur = r;
+		r->name = pb_name_new(name);
+		if (!r->name)
+			goto nomem;
+		r->has_master = true;
+		r->master = pc->gd->local_node;
+	}
+	if (pp->skip)
+		return 0;
+	r = pp->cur;
+	e = calloc(1, sizeof(*e));
+	v = e ? realloc(r->plocks, (r->n_plocks + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(e);
+		goto nomem;
+	}
+	r->plocks = v;
+	glock_ipc_plock__init(e);
+	e->node = x->owner.node;
+	e->owner = x->owner.id;
+	e->has_pid = e->has_ofd = e->has_waiting = true;
+	e->pid = x->owner.pid;
+	e->ofd = x->owner.ofd;
+	e->write = x->type == GLOCK_PLOCK_WR;
+	e->start = x->start;
+	e->end = x->end;
+	e->waiting = w != NULL;
+	r->plocks[r->n_plocks++] = e;
+	return 0;
+nomem:
+	pc->err = -ENOMEM;
+	return 1;
 }
 
 static size_t page_budget(qb_ipcs_connection_t *conn)
@@ -878,6 +963,14 @@ static int do_dump(struct ipc_client *cl, int32_t id, const uint8_t *p, size_t l
 	pc.p2p = glockd_config_p2p(cl->gd->cfg);
 	if (!cl->gd->ipc->ops->table_export(cl->gd, dump_one, &pc) && pc.p2p && !pc.more && !pc.err)
 		(void)glock__agent_foreach(cl->gd->ipc->core, dump_not_mastered, &pc);
+	if (pc.p2p && !pc.more && !pc.err) {
+		struct plock_page pp = { .pc = &pc };
+
+		if (!cl->gd->ipc->ops->plock_export(cl->gd, dump_plock, &pp))
+			(void)plock_flush(&pp);
+		else
+			dump_record_free(pp.cur);
+	}
 	r.status = status_of(pc.err, 0);
 	if (!pc.err) {
 		r.n_records = pc.n;

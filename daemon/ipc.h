@@ -30,6 +30,8 @@ struct glockd_ipc_ops {
 	void (*p2p_counters)(struct glockd *gd, struct glockd_lockpath_counters *out);
 	size_t (*p2p_links)(struct glockd *gd, uint32_t *nodes, struct glock_link_counters *links,
 			    size_t max);
+	/* The POSIX locks of the files this node masters, for dump. */
+	int (*plock_export)(struct glockd *gd, glock_p2p_plock_fn fn, void *ctx);
 	/* Malformed requests read from /dev/glock, and the lockspaces the kernel mounted. */
 	uint64_t (*kernel_bad_requests)(const struct glockd *gd);
 	int (*kernel_mounts)(const struct glockd *gd, struct glockd_kdev_mount **ret_v,

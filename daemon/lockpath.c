@@ -780,6 +780,13 @@ int glockd_lockpath_export(struct glockd *gd, glock_record_fn fn, void *ctx)
 	return lp && lp->p2p ? glock_p2p_export_mastered(lp->p2p, fn, ctx) : 0;
 }
 
+int glockd_lockpath_export_plocks(struct glockd *gd, glock_p2p_plock_fn fn, void *ctx)
+{
+	struct glockd_lockpath *lp = lp_of(gd);
+
+	return lp && lp->p2p ? glock_p2p_export_plocks(lp->p2p, fn, ctx) : 0;
+}
+
 uint32_t glockd_lockpath_master_of(struct glockd *gd, const struct glock_name *name)
 {
 	struct glockd_lockpath *lp = lp_of(gd);

@@ -81,5 +81,7 @@ size_t glockd_lockpath_links(struct glockd *gd, uint32_t *nodes, struct glock_li
 /* For glockctl dump: the glocks this node masters, and who masters a name. */
 int glockd_lockpath_export(struct glockd *gd, glock_record_fn fn, void *ctx);
 uint32_t glockd_lockpath_master_of(struct glockd *gd, const struct glock_name *name);
+/* The POSIX locks and waiters of the files this node masters (nothing with cpg). */
+int glockd_lockpath_export_plocks(struct glockd *gd, glock_p2p_plock_fn fn, void *ctx);
 
 #endif /* GLOCKD_LOCKPATH_H */

@@ -306,6 +306,7 @@ static const struct glockd_ipc_ops ipc_ops = {
 	.p2p_stats = glockd_lockpath_stats,
 	.p2p_counters = glockd_lockpath_counters,
 	.p2p_links = glockd_lockpath_links,
+	.plock_export = glockd_lockpath_export_plocks,
 	.kernel_bad_requests = glockd_kdev_bad_requests,
 	.kernel_mounts = glockd_kdev_mounts,
 };
