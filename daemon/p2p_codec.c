@@ -142,7 +142,7 @@ int glock_p2p_msg_from_wire(const Glockwire__P2pMsg *w, struct glock_p2p_msg *m)
 	if (w->has_lvb && w->lvb.len != GLOCK_LVB_LEN)
 		return -EBADMSG;
 	m->kind = (enum glock_p2p_msg_kind)w->kind;
-	if (w->name->has_lockspace)
+	if (w->name->has_lockspace && w->name->lockspace.len) /* an EPOCH's is empty */
 		memcpy(m->name.lockspace, w->name->lockspace.data, w->name->lockspace.len);
 	m->name.type = w->name->type;
 	m->name.number = w->name->number;
