@@ -386,14 +386,17 @@ phase_plock() {
 	# tried again (seen twice when plock ran alone: the file was there).
 	for pa in 1 2 3; do
 		out=$(on 1 ": > $PF && echo 0 > /mnt/g/pcnt && echo ready" 2>&1)
-		[ "$out" = ready ] && break
+		case $out in *ready) break ;; esac
 		sleep 2
 	done
-	if [ "$out" != ready ]; then
+	case $out in
+	*ready) ;;
+	*)
 		bad "plock: setup"
 		printf '%s\n' "$out" | tail -n 5 | sed 's/^/    /' >&2
 		return
-	fi
+		;;
+	esac
 
 	# Exclusion and ranges.
 	phold 1 A "" w 0 100
