@@ -41,10 +41,11 @@ enum glock_p2p_msg_kind {
 	GLOCK_P2P_PLOCK_GET = 12,
 	GLOCK_P2P_PLOCK_CANCEL = 13, /* .req_id: the LOCK */
 	/*
-	 * requester -> master, through CPG at a configuration change (and on
-	 * a link that came up): EPOCH .gen: nothing older of this requester
-	 * counts any more; a report of what it holds on one resource is
-	 * REPORT_BEGIN, one HELD per lock (.plock), REPORT_END.
+	 * requester -> master, through CPG (a round: the life's first op, and
+	 * every configuration change): EPOCH .gen: nothing older of this
+	 * requester counts any more, and its ops of .gen may be decided; at a
+	 * change, a report of what it holds on one file whose master changed
+	 * is REPORT_BEGIN, one HELD per lock (.plock), REPORT_END.
 	 */
 	GLOCK_P2P_PLOCK_EPOCH = 14,
 	GLOCK_P2P_PLOCK_REPORT_BEGIN = 15,

@@ -5,18 +5,22 @@
  * requester keeps what its owners hold (the same plock.c structure, its
  * own owners only) and the ops they wait on.
  *
- * What is stale is told by one number, the requester's plock generation.
- * Every op carries the generation it was last sent under.  At every
- * configuration change, and when a link to a master comes up, the
- * requester starts a new generation: it tells the masters (EPOCH), reports
- * what it holds on every file whose master changed (REPORT_BEGIN, HELD..,
- * REPORT_END), and sends every unanswered op again, in order.  A master
- * drops an op older than its sender's last EPOCH and answers with the op's
- * generation; a requester takes only the answer to an op's last send.
- * Ops are idempotent (a waiter sent again is not queued twice, a lock
- * granted again is the same lock, an unlock again changes nothing), so
- * sending the unanswered ones again leaves the master saying what the
- * requester will believe.
+ * What is stale is told by one number, the requester's plock generation:
+ * its life (RESETs and glockd's start) in the high half, its rounds in
+ * the low half.  Every op carries the generation it was last sent under.
+ * A round starts with the life's first op and at every configuration
+ * change: the requester tells every member (EPOCH, through CPG, before
+ * its DONE); at a change it also reports what it holds on every file
+ * whose master changed (REPORT_BEGIN, HELD.., REPORT_END) and sends every
+ * unanswered op again, in order.  A link that comes up gets the
+ * unanswered ops again, same generation.  A master takes an op only in
+ * the round whose EPOCH it has read (older: dropped; newer: it waits),
+ * and answers with the op's generation; a requester takes only the
+ * answer to an op's last send.  Ops are idempotent (a waiter sent again
+ * is not queued twice, a lock granted again is the same lock, an unlock
+ * again changes nothing), so sending the unanswered ones again leaves the
+ * master saying what the requester will believe.  A later life makes a
+ * master forget what the earlier ones held.
  *
  * A master decides a file only when it may: ready (synced and quorate),
  * the file not gained in a recovery still waiting for DONEs (by then
